@@ -1,0 +1,474 @@
+//! What a soundscape sounds like: the sound half of a preset, as data.
+
+use crate::music::{Key, Scale};
+use crate::params::{Layer, Param};
+use serde::{Deserialize, Serialize};
+
+/// The complete description of a soundscape. Deserialised from a preset; every field
+/// has a default, unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SoundscapeConfig {
+    /// Tonic.
+    pub key: Key,
+    /// Scale of every layer.
+    pub scale: Scale,
+    /// Octave of the pad's tonic (scientific pitch, C4 = middle C).
+    pub octave: i32,
+    /// Parameter values at the start.
+    pub start: StartValues,
+    /// Chord voices.
+    pub pad: PadConfig,
+    /// Notes on the beat.
+    pub pulse: PulseConfig,
+    /// Sparse generative notes.
+    pub melody: MelodyConfig,
+    /// Noise bed.
+    pub noise: NoiseConfig,
+    /// Breathing swell.
+    pub breath: BreathConfig,
+    /// Reverb.
+    pub reverb: ReverbConfig,
+    /// Loudness, ceiling and fades.
+    pub master: MasterConfig,
+}
+
+impl Default for SoundscapeConfig {
+    fn default() -> Self {
+        Self {
+            key: Key::default(),
+            scale: Scale::default(),
+            octave: 2,
+            start: StartValues::default(),
+            pad: PadConfig::default(),
+            pulse: PulseConfig::default(),
+            melody: MelodyConfig::default(),
+            noise: NoiseConfig::default(),
+            breath: BreathConfig::default(),
+            reverb: ReverbConfig::default(),
+            master: MasterConfig::default(),
+        }
+    }
+}
+
+/// Starting values of the steerable parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StartValues {
+    /// BPM.
+    pub tempo: f32,
+    /// 0..1.
+    pub brightness: f32,
+    /// 0..1.
+    pub density: f32,
+    /// Breaths per minute.
+    pub breath_rate: f32,
+    /// 0..1.
+    pub energy: f32,
+    /// 0..1.
+    pub reverb: f32,
+}
+
+impl Default for StartValues {
+    fn default() -> Self {
+        Self {
+            tempo: 64.0,
+            brightness: 0.5,
+            density: 0.5,
+            breath_rate: 6.0,
+            energy: 0.5,
+            reverb: 0.4,
+        }
+    }
+}
+
+/// The pad: up to eight chord voices, two detuned oscillators each, through a ladder
+/// low-pass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PadConfig {
+    /// Gain (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Spread between each voice's two oscillators, in cents.
+    pub detune_cents: f32,
+    /// Depth of each oscillator's slow pitch drift, in cents.
+    pub drift_cents: f32,
+    /// Filter cutoff at brightness 0, Hz.
+    pub cutoff_min_hz: f32,
+    /// Filter cutoff at brightness 1, Hz.
+    pub cutoff_max_hz: f32,
+    /// Filter resonance (0..0.9; 1 would self-oscillate).
+    pub resonance: f32,
+    /// Share of sawtooth in the oscillator mix at brightness 1 (the rest is triangle).
+    pub saw_max: f32,
+    /// Stereo width, 0 (mono) … 1 (voices spread hard).
+    pub width: f32,
+}
+
+impl Default for PadConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.8,
+            enabled: true,
+            detune_cents: 8.0,
+            drift_cents: 4.0,
+            cutoff_min_hz: 250.0,
+            cutoff_max_hz: 4000.0,
+            resonance: 0.25,
+            saw_max: 0.8,
+            width: 0.7,
+        }
+    }
+}
+
+/// The pulse: one soft tuned note per beat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PulseConfig {
+    /// Gain (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Octave of the pattern's tonic.
+    pub octave: i32,
+    /// Scale degrees played in turn, one per beat (0 = tonic; up to 16).
+    pub pattern: Vec<i32>,
+    /// Attack, ms.
+    pub attack_ms: f32,
+    /// Decay to −60 dB, in beats.
+    pub decay_beats: f32,
+    /// Brightness of the attack (phase-modulation index at brightness 1).
+    pub bell: f32,
+}
+
+impl Default for PulseConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.5,
+            enabled: true,
+            octave: 4,
+            pattern: vec![0, 2, 4, 2],
+            attack_ms: 8.0,
+            decay_beats: 1.5,
+            bell: 1.2,
+        }
+    }
+}
+
+/// The melody: sparse notes on an eighth-note grid, a random walk over the scale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MelodyConfig {
+    /// Gain (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Octave of its lowest tonic.
+    pub octave: i32,
+    /// How many scale degrees it roams over.
+    pub range: i32,
+    /// Notes per beat at full density (at most 2: the grid is eighth notes).
+    pub notes_per_beat: f32,
+    /// Decay to −60 dB, seconds.
+    pub decay_s: f32,
+    /// Brightness of the attack (phase-modulation index at brightness 1).
+    pub bell: f32,
+}
+
+impl Default for MelodyConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.4,
+            enabled: true,
+            octave: 5,
+            range: 8,
+            notes_per_beat: 0.5,
+            decay_s: 3.0,
+            bell: 1.8,
+        }
+    }
+}
+
+/// Noise colour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseColor {
+    /// −3 dB/octave.
+    #[default]
+    Pink,
+    /// −6 dB/octave: darker, like distant surf.
+    Brown,
+}
+
+/// The noise bed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoiseConfig {
+    /// Gain (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Colour.
+    pub color: NoiseColor,
+    /// Low-pass cutoff at brightness 0, Hz.
+    pub cutoff_min_hz: f32,
+    /// Low-pass cutoff at brightness 1, Hz.
+    pub cutoff_max_hz: f32,
+    /// Depth of its slow swell, 0..1.
+    pub swell_depth: f32,
+    /// Period of the swell, seconds.
+    pub swell_period_s: f32,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.3,
+            enabled: true,
+            color: NoiseColor::Pink,
+            cutoff_min_hz: 400.0,
+            cutoff_max_hz: 6000.0,
+            swell_depth: 0.5,
+            swell_period_s: 40.0,
+        }
+    }
+}
+
+/// The breath guide: a swell rising on the in-breath and falling on the out-breath.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreathConfig {
+    /// Gain of its own airy noise swell (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Share of each breath given to the in-breath (the rest is the out-breath).
+    pub inhale: f32,
+    /// How far the pad's loudness follows the swell, 0..1.
+    pub pad_depth: f32,
+    /// Centre of the airy noise band at mid-breath, Hz.
+    pub center_hz: f32,
+}
+
+impl Default for BreathConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.5,
+            enabled: true,
+            inhale: 0.4,
+            pad_depth: 0.35,
+            center_hz: 900.0,
+        }
+    }
+}
+
+/// The reverb.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReverbConfig {
+    /// Room size, 0.5..2 (scales the delay lines).
+    pub size: f32,
+    /// Decay time to −60 dB, seconds.
+    pub rt60_s: f32,
+    /// Damping cutoff, Hz.
+    pub damp_hz: f32,
+}
+
+impl Default for ReverbConfig {
+    fn default() -> Self {
+        Self {
+            size: 1.0,
+            rt60_s: 3.5,
+            damp_hz: 5000.0,
+        }
+    }
+}
+
+/// Loudness, ceiling and fades.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MasterConfig {
+    /// RMS level the soundscape is calibrated to at its starting values, dBFS.
+    pub loudness_dbfs: f32,
+    /// Sample-peak ceiling of the limiter, dBFS.
+    pub ceiling_dbfs: f32,
+    /// Fade-in at start, seconds.
+    pub fade_in_s: f32,
+    /// Fade-out at the end, seconds.
+    pub fade_out_s: f32,
+    /// Crossfade of the pad when key or scale changes, seconds.
+    pub key_crossfade_s: f32,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        Self {
+            loudness_dbfs: -24.0,
+            ceiling_dbfs: -1.0,
+            fade_in_s: 4.0,
+            fade_out_s: 10.0,
+            key_crossfade_s: 4.0,
+        }
+    }
+}
+
+/// A value in a configuration that is out of its range, with the dotted path of the
+/// field (`pad.cutoff_min_hz`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigError {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn check(field: &str, v: f32, lo: f32, hi: f32) -> Result<(), ConfigError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            field: field.to_string(),
+            message: format!("{v} is outside {lo}..={hi}"),
+        })
+    }
+}
+
+fn check_i(field: &str, v: i32, lo: i32, hi: i32) -> Result<(), ConfigError> {
+    check(field, v as f32, lo as f32, hi as f32)
+}
+
+impl SoundscapeConfig {
+    /// Checks every value against its range; the first offence names its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_i("octave", self.octave, 0, 5)?;
+        let s = &self.start;
+        for (name, v, p) in [
+            ("start.tempo", s.tempo, Param::Tempo),
+            ("start.brightness", s.brightness, Param::Brightness),
+            ("start.density", s.density, Param::Density),
+            ("start.breath_rate", s.breath_rate, Param::BreathRate),
+            ("start.energy", s.energy, Param::Energy),
+            ("start.reverb", s.reverb, Param::Reverb),
+        ] {
+            let (lo, hi) = p.range();
+            check(name, v, lo, hi)?;
+        }
+        let gmax = Param::Gain(Layer::Pad).range().1;
+        for (layer, gain) in [
+            ("pad", self.pad.gain),
+            ("pulse", self.pulse.gain),
+            ("melody", self.melody.gain),
+            ("noise", self.noise.gain),
+            ("breath", self.breath.gain),
+        ] {
+            check(&format!("{layer}.gain"), gain, 0.0, gmax)?;
+        }
+        let p = &self.pad;
+        check("pad.detune_cents", p.detune_cents, 0.0, 50.0)?;
+        check("pad.drift_cents", p.drift_cents, 0.0, 30.0)?;
+        check("pad.cutoff_min_hz", p.cutoff_min_hz, 20.0, 20_000.0)?;
+        check(
+            "pad.cutoff_max_hz",
+            p.cutoff_max_hz,
+            p.cutoff_min_hz,
+            20_000.0,
+        )?;
+        check("pad.resonance", p.resonance, 0.0, 0.9)?;
+        check("pad.saw_max", p.saw_max, 0.0, 1.0)?;
+        check("pad.width", p.width, 0.0, 1.0)?;
+        let u = &self.pulse;
+        check_i("pulse.octave", u.octave, 1, 7)?;
+        if u.pattern.is_empty() || u.pattern.len() > 16 {
+            return Err(ConfigError {
+                field: "pulse.pattern".into(),
+                message: format!("needs 1 to 16 scale degrees, has {}", u.pattern.len()),
+            });
+        }
+        for d in &u.pattern {
+            check_i("pulse.pattern", *d, -14, 21)?;
+        }
+        check("pulse.attack_ms", u.attack_ms, 1.0, 500.0)?;
+        check("pulse.decay_beats", u.decay_beats, 0.1, 8.0)?;
+        check("pulse.bell", u.bell, 0.0, 4.0)?;
+        let m = &self.melody;
+        check_i("melody.octave", m.octave, 1, 7)?;
+        check_i("melody.range", m.range, 1, 21)?;
+        check("melody.notes_per_beat", m.notes_per_beat, 0.0, 2.0)?;
+        check("melody.decay_s", m.decay_s, 0.1, 20.0)?;
+        check("melody.bell", m.bell, 0.0, 4.0)?;
+        let n = &self.noise;
+        check("noise.cutoff_min_hz", n.cutoff_min_hz, 20.0, 20_000.0)?;
+        check(
+            "noise.cutoff_max_hz",
+            n.cutoff_max_hz,
+            n.cutoff_min_hz,
+            20_000.0,
+        )?;
+        check("noise.swell_depth", n.swell_depth, 0.0, 1.0)?;
+        check("noise.swell_period_s", n.swell_period_s, 2.0, 600.0)?;
+        let b = &self.breath;
+        check("breath.inhale", b.inhale, 0.2, 0.8)?;
+        check("breath.pad_depth", b.pad_depth, 0.0, 1.0)?;
+        check("breath.center_hz", b.center_hz, 100.0, 8000.0)?;
+        let r = &self.reverb;
+        check("reverb.size", r.size, 0.25, 2.0)?;
+        check("reverb.rt60_s", r.rt60_s, 0.1, 30.0)?;
+        check("reverb.damp_hz", r.damp_hz, 200.0, 20_000.0)?;
+        let ms = &self.master;
+        check("master.loudness_dbfs", ms.loudness_dbfs, -60.0, -6.0)?;
+        check("master.ceiling_dbfs", ms.ceiling_dbfs, -40.0, 0.0)?;
+        check("master.fade_in_s", ms.fade_in_s, 0.0, 120.0)?;
+        check("master.fade_out_s", ms.fade_out_s, 0.0, 600.0)?;
+        check("master.key_crossfade_s", ms.key_crossfade_s, 0.1, 30.0)?;
+        Ok(())
+    }
+
+    /// The starting value of `param`.
+    pub fn start_value(&self, param: Param) -> f32 {
+        let on = |b: bool| if b { 1.0 } else { 0.0 };
+        match param {
+            Param::Tempo => self.start.tempo,
+            Param::Brightness => self.start.brightness,
+            Param::Density => self.start.density,
+            Param::BreathRate => self.start.breath_rate,
+            Param::Energy => self.start.energy,
+            Param::Reverb => self.start.reverb,
+            Param::Gain(Layer::Pad) => self.pad.gain,
+            Param::Gain(Layer::Pulse) => self.pulse.gain,
+            Param::Gain(Layer::Melody) => self.melody.gain,
+            Param::Gain(Layer::Noise) => self.noise.gain,
+            Param::Gain(Layer::Breath) => self.breath.gain,
+            Param::Enabled(Layer::Pad) => on(self.pad.enabled),
+            Param::Enabled(Layer::Pulse) => on(self.pulse.enabled),
+            Param::Enabled(Layer::Melody) => on(self.melody.enabled),
+            Param::Enabled(Layer::Noise) => on(self.noise.enabled),
+            Param::Enabled(Layer::Breath) => on(self.breath.enabled),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_offences_name_their_field() {
+        assert!(SoundscapeConfig::default().validate().is_ok());
+        let mut c = SoundscapeConfig::default();
+        c.pad.cutoff_max_hz = 100.0;
+        assert_eq!(c.validate().unwrap_err().field, "pad.cutoff_max_hz");
+        let mut c = SoundscapeConfig::default();
+        c.start.tempo = f32::NAN;
+        assert_eq!(c.validate().unwrap_err().field, "start.tempo");
+    }
+}

@@ -1,0 +1,100 @@
+//! The breath guide: an airy swell to breathe with.
+
+use super::Block;
+use crate::config::BreathConfig;
+use crate::noise::Pink;
+use crate::rng::Rng;
+
+/// The breath swell at breath phase `phase` (0..1): a raised-cosine rise over the
+/// in-breath (the first `inhale` of the cycle) and a raised-cosine fall over the
+/// out-breath. 0 at the start of each in-breath, 1 at its end; smooth at both joins.
+#[inline]
+pub fn breath_swell(phase: f32, inhale: f32) -> f32 {
+    let h = inhale.clamp(0.05, 0.95);
+    if phase < h {
+        0.5 - 0.5 * (core::f32::consts::PI * phase / h).cos()
+    } else {
+        0.5 + 0.5 * (core::f32::consts::PI * (phase - h) / (1.0 - h)).cos()
+    }
+}
+
+/// Band-passed pink noise whose level follows the breath swell and whose band rises on
+/// the in-breath (like air drawn in) and sinks on the out-breath. The swell itself is
+/// computed by the soundscape (it also moves the pad).
+#[derive(Clone, Debug)]
+pub struct BreathGuide {
+    noise: [Pink; 2],
+    // state-variable filter state per channel (ic1eq, ic2eq)
+    svf: [[f32; 2]; 2],
+    center: f32,
+}
+
+impl BreathGuide {
+    /// A breath guide drawing from `rng`.
+    pub fn new(cfg: &BreathConfig, rng: &mut Rng) -> Self {
+        Self {
+            noise: [
+                Pink::new(Rng::new(rng.next_u32() as u64, 21)),
+                Pink::new(Rng::new(rng.next_u32() as u64, 22)),
+            ],
+            svf: [[0.0; 2]; 2],
+            center: cfg.center_hz,
+        }
+    }
+
+    /// Clears filter state.
+    pub fn reset(&mut self) {
+        self.svf = [[0.0; 2]; 2];
+    }
+
+    /// Renders one block into `left`/`right` (overwriting); `swell` is the swell at the
+    /// start and end of the block. Output level follows swell².
+    pub fn render(&mut self, b: &Block, swell: [f32; 2], left: &mut [f32], right: &mut [f32]) {
+        let n = b.frames;
+        let mid = 0.5 * (swell[0] + swell[1]);
+        let fc =
+            (self.center * (0.6 + 0.8 * mid) * (0.8 + 0.4 * b.brightness)).min(b.sample_rate * 0.4);
+        // TPT state-variable band-pass (Simper), Q = 1.4
+        let g = (core::f32::consts::PI * fc / b.sample_rate).tan();
+        let k = 1.0 / 1.4;
+        let a1 = 1.0 / (1.0 + g * (g + k));
+        let a2 = g * a1;
+        let a3 = g * a2;
+        let g0 = swell[0] * swell[0];
+        let g1 = swell[1] * swell[1];
+        let dg = (g1 - g0) / n as f32;
+        for (ch, out) in [&mut *left, &mut *right].into_iter().enumerate() {
+            let [mut ic1, mut ic2] = self.svf[ch];
+            let mut gain = g0;
+            for o in out[..n].iter_mut() {
+                let x = self.noise[ch].next();
+                let v3 = x - ic2;
+                let v1 = a1 * ic1 + a2 * v3;
+                let v2 = ic2 + a2 * ic1 + a3 * v3;
+                ic1 = 2.0 * v1 - ic1;
+                ic2 = 2.0 * v2 - ic2;
+                gain += dg;
+                *o = v1 * 2.5 * gain;
+            }
+            self.svf[ch] = [ic1, ic2];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swell_rises_over_the_inhale_and_is_continuous() {
+        assert!(breath_swell(0.0, 0.4) < 1e-6);
+        assert!((breath_swell(0.4, 0.4) - 1.0).abs() < 1e-6);
+        assert!(breath_swell(0.999, 0.4) < 1e-3);
+        let mut prev = breath_swell(0.0, 0.4);
+        for i in 1..=1000 {
+            let s = breath_swell(i as f32 / 1000.0, 0.4);
+            assert!((s - prev).abs() < 0.01);
+            prev = s;
+        }
+    }
+}

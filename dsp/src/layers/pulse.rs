@@ -1,0 +1,76 @@
+//! The pulse: a soft tuned note on every beat.
+
+use super::Block;
+use crate::config::PulseConfig;
+use crate::music::{midi_hz, Key, Scale};
+use crate::voice::VoicePool;
+
+/// One note per beat, walking through a pattern of scale degrees; velocity follows
+/// energy, attack brightness follows brightness, decay follows the beat length.
+#[derive(Clone, Debug)]
+pub struct Pulse {
+    pool: VoicePool<6>,
+    pattern: [i32; 16],
+    len: usize,
+    tonic: i32,
+    octave: i32,
+    scale: Scale,
+    attack_s: f32,
+    decay_beats: f32,
+    bell: f32,
+}
+
+impl Pulse {
+    /// A pulse in `key`/`scale`.
+    pub fn new(cfg: &PulseConfig, key: Key, scale: Scale) -> Self {
+        let mut pattern = [0i32; 16];
+        let len = cfg.pattern.len().clamp(1, 16);
+        for (p, d) in pattern.iter_mut().zip(&cfg.pattern) {
+            *p = *d;
+        }
+        Self {
+            pool: VoicePool::default(),
+            pattern,
+            len,
+            tonic: key.midi(cfg.octave),
+            octave: cfg.octave,
+            scale,
+            attack_s: cfg.attack_ms * 0.001,
+            decay_beats: cfg.decay_beats,
+            bell: cfg.bell,
+        }
+    }
+
+    /// Takes a new key and scale for the notes that follow.
+    pub fn change_key(&mut self, key: Key, scale: Scale) {
+        self.tonic = key.midi(self.octave);
+        self.scale = scale;
+    }
+
+    /// Renders one block into `left`/`right` (overwriting).
+    pub fn render(&mut self, b: &Block, left: &mut [f32], right: &mut [f32]) {
+        let n = b.frames;
+        left[..n].fill(0.0);
+        right[..n].fill(0.0);
+        if let Some(beat) = b.beat {
+            let degree = self.pattern[(beat % self.len as u64) as usize];
+            let note = (self.tonic + self.scale.degree(degree)) as f32;
+            let accent = if beat % 4 == 0 { 1.0 } else { 0.8 };
+            let amp = 0.3 * (0.45 + 0.55 * b.energy) * accent;
+            let beat_s = 60.0 / b.tempo.max(1.0);
+            let decay = (self.decay_beats * beat_s).clamp(0.15, 6.0);
+            let pan = if beat % 2 == 0 { -0.15 } else { 0.15 };
+            let index = self.bell * (0.15 + 0.85 * b.brightness);
+            self.pool.allocate().start(
+                b.sample_rate,
+                midi_hz(note),
+                amp,
+                self.attack_s,
+                decay,
+                pan,
+                index,
+            );
+        }
+        self.pool.render_add(&mut left[..n], &mut right[..n]);
+    }
+}

@@ -1,0 +1,34 @@
+//! Isochord's audio-thread DSP: a layered, steerable therapeutic soundscape (pad, pulse,
+//! melody, noise bed, breath guide) with reverb and a safety stage (loudness calibration,
+//! look-ahead limiter with a ceiling, NaN guard, fades).
+//!
+//! Everything here is built once off the audio thread and then rendered on it without
+//! allocating, locking, blocking or doing I/O. The building blocks (oscillators, ladder
+//! filter, reverb, noise, voices, limiter) are public so that benchmarks and other
+//! patches can use them.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod ladder;
+pub mod layers;
+pub mod limiter;
+pub mod meter;
+pub mod music;
+pub mod noise;
+pub mod osc;
+pub mod params;
+pub mod reverb;
+pub mod rng;
+pub mod smoother;
+pub mod soundscape;
+pub mod voice;
+
+pub use config::SoundscapeConfig;
+pub use meter::Meter;
+pub use music::{Key, Scale};
+pub use params::{Layer, Param, PARAM_COUNT};
+pub use soundscape::Soundscape;
+
+/// The largest block the soundscape renders at once, in frames. Hosts may ask for any
+/// length; it is split into blocks of at most this many frames.
+pub const MAX_BLOCK: usize = 64;

@@ -1,0 +1,210 @@
+//! Band-limited oscillators, processed block-wise in banks so the compiler can vectorise
+//! across voices.
+
+/// `sin(2π·p)` for a phase `p` in `[0, 1)`, by a 9th-order odd polynomial
+/// (error below 4e-6, about −108 dB). No table, no branch the compiler cannot turn into
+/// a select.
+#[inline(always)]
+pub fn sin_turns(p: f32) -> f32 {
+    // Fold to x in [-0.5, 0.5), then to y in [-0.25, 0.25] by odd symmetry about ±0.25.
+    let x = if p >= 0.5 { p - 1.0 } else { p };
+    let y = x - 2.0 * (x - 0.25).max(0.0) - 2.0 * (x + 0.25).min(0.0);
+    let z = y * core::f32::consts::TAU;
+    let z2 = z * z;
+    z * (1.0
+        + z2 * (-1.0 / 6.0 + z2 * (1.0 / 120.0 + z2 * (-1.0 / 5040.0 + z2 * (1.0 / 362_880.0)))))
+}
+
+/// Wraps a phase that may have passed 1 back into `[0, 1)`.
+#[inline(always)]
+pub fn wrap(p: f32) -> f32 {
+    if p >= 1.0 {
+        p - 1.0
+    } else {
+        p
+    }
+}
+
+/// The fractional part of `x` in `[0, 1)`, for `x` within ±2^31 (a truncating
+/// conversion: no call into libm on CPUs without SSE4.1).
+#[inline(always)]
+pub fn fract_pos(x: f32) -> f32 {
+    let f = x - (x as i32) as f32;
+    if f < 0.0 {
+        f + 1.0
+    } else {
+        f
+    }
+}
+
+/// A band-limited sawtooth (polyBLEP) in `[-1, 1]` for phase `p` advancing `dt` per sample
+/// (`inv_dt = 1/dt`).
+#[inline(always)]
+pub fn saw_blep(p: f32, dt: f32, inv_dt: f32) -> f32 {
+    let t1 = p * inv_dt;
+    let c1 = t1 + t1 - t1 * t1 - 1.0;
+    let t2 = (p - 1.0) * inv_dt;
+    let c2 = t2 * t2 + t2 + t2 + 1.0;
+    let c = if p < dt {
+        c1
+    } else if p > 1.0 - dt {
+        c2
+    } else {
+        0.0
+    };
+    2.0 * p - 1.0 - c
+}
+
+/// A triangle in `[-1, 1]` (trivially sampled: its harmonics fall at 12 dB/octave, so at
+/// the pad's pitches, below 600 Hz, what folds back lies under −75 dB).
+#[inline(always)]
+pub fn triangle(p: f32) -> f32 {
+    1.0 - 4.0 * (p - 0.5).abs()
+}
+
+/// A bank of `N` oscillators, each a mix of band-limited saw and triangle with its own
+/// pitch and stereo gains, summed into a stereo pair. Gains glide linearly across each
+/// block, so changing them never clicks. Runs on the audio thread; never allocates.
+#[derive(Clone, Debug)]
+pub struct OscBank<const N: usize> {
+    phase: [f32; N],
+    inc: [f32; N],
+    inv_inc: [f32; N],
+    saw: [f32; N],
+    tri: [f32; N],
+    gl: [f32; N],
+    gr: [f32; N],
+    target_gl: [f32; N],
+    target_gr: [f32; N],
+    sample_rate: f32,
+}
+
+impl<const N: usize> OscBank<N> {
+    /// A silent bank at `sample_rate`.
+    pub fn new(sample_rate: f32) -> Self {
+        Self {
+            phase: [0.0; N],
+            inc: [0.0; N],
+            inv_inc: [0.0; N],
+            saw: [0.0; N],
+            tri: [0.0; N],
+            gl: [0.0; N],
+            gr: [0.0; N],
+            target_gl: [0.0; N],
+            target_gr: [0.0; N],
+            sample_rate,
+        }
+    }
+
+    /// Sets the starting phase of voice `k` (in turns).
+    pub fn set_phase(&mut self, k: usize, phase: f32) {
+        self.phase[k] = phase.rem_euclid(1.0);
+    }
+
+    /// Sets the frequency of voice `k`, clamped below a quarter of the sample rate.
+    #[inline]
+    pub fn set_freq(&mut self, k: usize, hz: f32) {
+        let inc = (hz / self.sample_rate).clamp(1e-7, 0.25);
+        self.inc[k] = inc;
+        self.inv_inc[k] = 1.0 / inc;
+    }
+
+    /// Sets the waveform mix of voice `k`: `saw` and `tri` are the weights of each shape.
+    #[inline]
+    pub fn set_shape(&mut self, k: usize, saw: f32, tri: f32) {
+        self.saw[k] = saw;
+        self.tri[k] = tri;
+    }
+
+    /// Sets the gains voice `k` glides to by the end of the next block.
+    #[inline]
+    pub fn set_gains(&mut self, k: usize, left: f32, right: f32) {
+        self.target_gl[k] = left;
+        self.target_gr[k] = right;
+    }
+
+    /// Sets the gains of voice `k` at once (set-up only).
+    pub fn jump_gains(&mut self, k: usize, left: f32, right: f32) {
+        self.set_gains(k, left, right);
+        self.gl[k] = left;
+        self.gr[k] = right;
+    }
+
+    /// Adds the bank's output to `left` and `right` (equal lengths).
+    pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        if n == 0 {
+            return;
+        }
+        let inv_n = 1.0 / n as f32;
+        let mut dgl = [0.0f32; N];
+        let mut dgr = [0.0f32; N];
+        for k in 0..N {
+            dgl[k] = (self.target_gl[k] - self.gl[k]) * inv_n;
+            dgr[k] = (self.target_gr[k] - self.gr[k]) * inv_n;
+        }
+        let mut phase = self.phase;
+        let mut gl = self.gl;
+        let mut gr = self.gr;
+        let inc = self.inc;
+        let inv_inc = self.inv_inc;
+        let saw = self.saw;
+        let tri = self.tri;
+        for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
+            let mut vl = [0.0f32; N];
+            let mut vr = [0.0f32; N];
+            for k in 0..N {
+                let p = wrap(phase[k] + inc[k]);
+                phase[k] = p;
+                let v = saw_blep(p, inc[k], inv_inc[k]) * saw[k] + triangle(p) * tri[k];
+                gl[k] += dgl[k];
+                gr[k] += dgr[k];
+                vl[k] = v * gl[k];
+                vr[k] = v * gr[k];
+            }
+            *l += vl.iter().sum::<f32>();
+            *r += vr.iter().sum::<f32>();
+        }
+        self.phase = phase;
+        self.gl = self.target_gl;
+        self.gr = self.target_gr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sin_turns_matches_std() {
+        let mut worst = 0.0f32;
+        for i in 0..10_000 {
+            let p = i as f32 / 10_000.0;
+            let e = (sin_turns(p) - (p * core::f32::consts::TAU).sin()).abs();
+            worst = worst.max(e);
+        }
+        assert!(worst < 1e-5, "worst error {worst}");
+    }
+
+    #[test]
+    fn bank_output_has_expected_period_and_range() {
+        let sr = 48_000.0;
+        let mut bank = OscBank::<2>::new(sr);
+        bank.set_freq(0, 480.0);
+        bank.set_shape(0, 1.0, 0.0);
+        bank.jump_gains(0, 1.0, 0.0);
+        bank.set_freq(1, 240.0);
+        bank.set_shape(1, 0.0, 1.0);
+        bank.jump_gains(1, 0.0, 1.0);
+        let mut l = vec![0.0; 4800];
+        let mut r = vec![0.0; 4800];
+        for (cl, cr) in l.chunks_mut(64).zip(r.chunks_mut(64)) {
+            bank.render_add(cl, cr);
+        }
+        // 480 Hz saw: 48 rising zero crossings in 0.1 s; 240 Hz triangle: 24.
+        let rising = |x: &[f32]| x.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        assert!((rising(&l) as i32 - 48).abs() <= 1, "{}", rising(&l));
+        assert!((rising(&r) as i32 - 24).abs() <= 1, "{}", rising(&r));
+        assert!(l.iter().chain(r.iter()).all(|v| v.abs() <= 1.01));
+    }
+}

@@ -1,0 +1,401 @@
+//! The soundscape: layers, mix, reverb and the safety stage, steered by parameters.
+
+use crate::config::SoundscapeConfig;
+use crate::layers::{breath_swell, Block, BreathGuide, Melody, NoiseBed, Pad, Pulse};
+use crate::limiter::Limiter;
+use crate::meter::Meter;
+use crate::music::{Key, Scale};
+use crate::params::{Layer, Param, PARAM_COUNT};
+use crate::reverb::Reverb;
+use crate::rng::Rng;
+use crate::smoother::Smoother;
+use crate::MAX_BLOCK;
+
+const LAYERS: usize = Layer::ALL.len();
+
+/// Seconds each parameter smoother takes to round its corners.
+const CORNER_S: f32 = 0.15;
+
+/// A complete, steerable soundscape. Build it off the audio thread (construction
+/// allocates and calibrates loudness); after that, [`Soundscape::render`] and the
+/// setters never allocate, lock, block or do I/O, so they are safe on the audio thread.
+pub struct Soundscape {
+    sample_rate: f32,
+    cfg: SoundscapeConfig,
+    params: [Smoother; PARAM_COUNT],
+    values: [f32; PARAM_COUNT],
+    beat_pos: f64,
+    breath_phase: f32,
+    pad: Pad,
+    pulse: Pulse,
+    melody: Melody,
+    noise: NoiseBed,
+    breath: BreathGuide,
+    reverb: Reverb,
+    limiter: Limiter,
+    key: Key,
+    scale: Scale,
+    pending_key: Option<(Key, Scale)>,
+    layer_gain: [f32; LAYERS],
+    makeup: f32,
+    fade_pos: f32,
+    fade_rate: f32,
+    layer_l: [[f32; MAX_BLOCK]; LAYERS],
+    layer_r: [[f32; MAX_BLOCK]; LAYERS],
+    mix_l: [f32; MAX_BLOCK],
+    mix_r: [f32; MAX_BLOCK],
+    wet_l: [f32; MAX_BLOCK],
+    wet_r: [f32; MAX_BLOCK],
+    meter: Meter,
+    frames: u64,
+}
+
+fn db_to_amp(db: f32) -> f32 {
+    10f32.powf(db / 20.0)
+}
+
+impl Soundscape {
+    /// A soundscape for `config` at `sample_rate`, deterministic for `seed`, its output
+    /// calibrated so that at its starting values its RMS level is the preset's
+    /// `master.loudness_dbfs` (a 12 s render at 24 kHz at construction, a few tens of
+    /// milliseconds). The config must have passed [`SoundscapeConfig::validate`].
+    pub fn new(config: &SoundscapeConfig, sample_rate: f32, seed: u64) -> Self {
+        let makeup = Self::calibrate(config, seed);
+        Self::with_makeup(config, sample_rate, seed, makeup)
+    }
+
+    /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating.
+    pub fn with_makeup(
+        config: &SoundscapeConfig,
+        sample_rate: f32,
+        seed: u64,
+        makeup: f32,
+    ) -> Self {
+        let sr = sample_rate.clamp(8_000.0, 384_000.0);
+        let cfg = config.clone();
+        let mut rng = Rng::new(seed, 0);
+        let params = core::array::from_fn(|i| {
+            let p = Param::ALL[i];
+            let v = p.clamp(cfg.start_value(p)).unwrap_or(p.range().0);
+            Smoother::new(v, p.max_rate(), CORNER_S)
+        });
+        let values = core::array::from_fn(|i| {
+            let p = Param::ALL[i];
+            p.clamp(cfg.start_value(p)).unwrap_or(p.range().0)
+        });
+        let pad = Pad::new(
+            &cfg.pad,
+            cfg.key,
+            cfg.scale,
+            cfg.octave,
+            sr,
+            cfg.master.key_crossfade_s,
+            &mut rng,
+        );
+        let pulse = Pulse::new(&cfg.pulse, cfg.key, cfg.scale);
+        let melody = Melody::new(&cfg.melody, cfg.key, cfg.scale, Rng::new(seed, 3));
+        let noise = NoiseBed::new(&cfg.noise, &mut rng);
+        let breath = BreathGuide::new(&cfg.breath, &mut rng);
+        let reverb = Reverb::new(sr, cfg.reverb.size, cfg.reverb.rt60_s, cfg.reverb.damp_hz);
+        let limiter = Limiter::new(sr, db_to_amp(cfg.master.ceiling_dbfs), 0.0015, 0.15);
+        let fade_in = cfg.master.fade_in_s;
+        let mut s = Self {
+            sample_rate: sr,
+            params,
+            values,
+            beat_pos: -1e-9,
+            breath_phase: 0.0,
+            pad,
+            pulse,
+            melody,
+            noise,
+            breath,
+            reverb,
+            limiter,
+            key: cfg.key,
+            scale: cfg.scale,
+            pending_key: None,
+            layer_gain: [0.0; LAYERS],
+            makeup,
+            fade_pos: if fade_in > 0.0 { 0.0 } else { 1.0 },
+            fade_rate: if fade_in > 0.0 { 1.0 / fade_in } else { 0.0 },
+            layer_l: [[0.0; MAX_BLOCK]; LAYERS],
+            layer_r: [[0.0; MAX_BLOCK]; LAYERS],
+            mix_l: [0.0; MAX_BLOCK],
+            mix_r: [0.0; MAX_BLOCK],
+            wet_l: [0.0; MAX_BLOCK],
+            wet_r: [0.0; MAX_BLOCK],
+            meter: Meter::default(),
+            frames: 0,
+            cfg,
+        };
+        s.layer_gain = core::array::from_fn(|i| {
+            layer_target(&s.values, s.cfg.breath.pad_depth, Layer::ALL[i], 0.0)
+        });
+        s
+    }
+
+    fn calibrate(config: &SoundscapeConfig, seed: u64) -> f32 {
+        const SR: f32 = 24_000.0;
+        let mut cfg = config.clone();
+        cfg.master.fade_in_s = 0.0;
+        let mut probe = Self::with_makeup(&cfg, SR, seed, 1.0);
+        let mut buf = vec![0.0f32; 2 * 2400];
+        for _ in 0..40 {
+            probe.render(&mut buf);
+        }
+        probe.take_meter();
+        for _ in 0..80 {
+            probe.render(&mut buf);
+        }
+        let rms = probe.take_meter().rms();
+        if rms <= 1e-9 {
+            return 1.0;
+        }
+        let want = db_to_amp(config.master.loudness_dbfs);
+        (want / rms).clamp(1.0 / 16.0, 16.0)
+    }
+
+    /// The linear makeup gain that brings the starting sound to its loudness target.
+    pub fn makeup(&self) -> f32 {
+        self.makeup
+    }
+
+    /// Sample rate, Hz.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &SoundscapeConfig {
+        &self.cfg
+    }
+
+    /// Sets the target of `param`; it moves there at its bounded rate. Values are clamped
+    /// into range; NaN and infinity are ignored (returns false). Audio thread.
+    pub fn set(&mut self, param: Param, value: f32) -> bool {
+        match param.clamp(value) {
+            Some(v) => {
+                self.params[param.index()].set_target(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The current (smoothed) value of `param`. Any thread that owns the soundscape.
+    pub fn value(&self, param: Param) -> f32 {
+        self.values[param.index()]
+    }
+
+    /// The target `param` is moving toward.
+    pub fn target(&self, param: Param) -> f32 {
+        self.params[param.index()].target()
+    }
+
+    /// Asks for a new key and scale. The pad crossfades into it at the next bar line
+    /// (every fourth beat) once no other crossfade is running; pulse and melody take it
+    /// for their next notes at the same moment. Audio thread.
+    pub fn set_key(&mut self, key: Key, scale: Scale) {
+        self.pending_key = Some((key, scale));
+    }
+
+    /// The key and scale sounding now.
+    pub fn key(&self) -> (Key, Scale) {
+        (self.key, self.scale)
+    }
+
+    /// Starts fading out to silence over `seconds` (raised cosine). Audio thread.
+    pub fn fade_out(&mut self, seconds: f32) {
+        if seconds <= 0.0 {
+            self.fade_pos = 0.0;
+            self.fade_rate = 0.0;
+        } else {
+            self.fade_rate = -1.0 / seconds;
+        }
+    }
+
+    /// Whether a fade-out has reached silence.
+    pub fn faded_out(&self) -> bool {
+        self.fade_pos <= 0.0 && self.fade_rate <= 0.0
+    }
+
+    /// Frames rendered so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Returns the output meter since the last call and starts a new one.
+    pub fn take_meter(&mut self) -> Meter {
+        core::mem::take(&mut self.meter)
+    }
+
+    /// Renders interleaved stereo into `out` (any even length). Audio thread: no
+    /// allocation, locks or I/O; denormals are flushed to zero while it runs.
+    pub fn render(&mut self, out: &mut [f32]) {
+        // SAFETY: the guard restores MXCSR when the closure returns; no code in the
+        // closure depends on denormal arithmetic.
+        unsafe {
+            no_denormals::no_denormals(|| {
+                for chunk in out.chunks_mut(2 * MAX_BLOCK) {
+                    let n = chunk.len() / 2;
+                    self.render_block(n);
+                    for (i, frame) in chunk.chunks_exact_mut(2).enumerate() {
+                        frame[0] = self.mix_l[i];
+                        frame[1] = self.mix_r[i];
+                    }
+                }
+            })
+        }
+    }
+
+    /// Renders into separate left and right buffers (equal lengths). Audio thread.
+    pub fn render_planar(&mut self, left: &mut [f32], right: &mut [f32]) {
+        unsafe {
+            no_denormals::no_denormals(|| {
+                for (l, r) in left.chunks_mut(MAX_BLOCK).zip(right.chunks_mut(MAX_BLOCK)) {
+                    let n = l.len();
+                    self.render_block(n);
+                    l.copy_from_slice(&self.mix_l[..n]);
+                    r.copy_from_slice(&self.mix_r[..n]);
+                }
+            })
+        }
+    }
+
+    fn render_block(&mut self, n: usize) {
+        debug_assert!(n <= MAX_BLOCK);
+        let dt = n as f32 / self.sample_rate;
+        for (v, s) in self.values.iter_mut().zip(self.params.iter_mut()) {
+            *v = s.step(dt);
+        }
+        let tempo = self.values[Param::Tempo.index()];
+        // the beat clock
+        let start = self.beat_pos;
+        let end = start + (tempo as f64 / 60.0) * dt as f64;
+        self.beat_pos = end;
+        let beat = (end.floor() > start.floor()).then(|| end.floor() as u64);
+        let eighth =
+            ((2.0 * end).floor() > (2.0 * start).floor()).then(|| (2.0 * end).floor() as u64);
+        if let (Some(b), Some((key, scale))) = (beat, self.pending_key) {
+            if b % 4 == 0 && !self.pad.crossfading() {
+                self.pad.change_key(key, scale, self.cfg.octave);
+                self.pulse.change_key(key, scale);
+                self.melody.change_key(key, scale);
+                self.key = key;
+                self.scale = scale;
+                self.pending_key = None;
+            }
+        }
+        // the breath clock
+        let inhale = self.cfg.breath.inhale;
+        let swell0 = breath_swell(self.breath_phase, inhale);
+        let rate = self.values[Param::BreathRate.index()] / 60.0;
+        self.breath_phase = (self.breath_phase + rate * dt).fract();
+        let swell1 = breath_swell(self.breath_phase, inhale);
+
+        let block = Block {
+            frames: n,
+            sample_rate: self.sample_rate,
+            tempo,
+            brightness: self.values[Param::Brightness.index()],
+            density: self.values[Param::Density.index()],
+            energy: self.values[Param::Energy.index()],
+            beat,
+            eighth,
+        };
+        let [pl, ul, ml, nl, bl] = &mut self.layer_l;
+        let [pr, ur, mr, nr, br] = &mut self.layer_r;
+        self.pad.render(&block, pl, pr);
+        self.pulse.render(&block, ul, ur);
+        self.melody.render(&block, ml, mr);
+        self.noise.render(&block, nl, nr);
+        self.breath.render(&block, [swell0, swell1], bl, br);
+
+        // mix with per-sample gain ramps
+        let (ml, mr) = (&mut self.mix_l[..n], &mut self.mix_r[..n]);
+        ml.fill(0.0);
+        mr.fill(0.0);
+        let inv_n = 1.0 / n as f32;
+        for (i, layer) in Layer::ALL.into_iter().enumerate() {
+            let g0 = self.layer_gain[i];
+            let g1 = layer_target(&self.values, self.cfg.breath.pad_depth, layer, swell1);
+            self.layer_gain[i] = g1;
+            if g0 == 0.0 && g1 == 0.0 {
+                continue;
+            }
+            let dg = (g1 - g0) * inv_n;
+            let mut g = g0;
+            for ((o, p), (x, y)) in ml
+                .iter_mut()
+                .zip(mr.iter_mut())
+                .zip(self.layer_l[i][..n].iter().zip(&self.layer_r[i][..n]))
+            {
+                g += dg;
+                *o += x * g;
+                *p += y * g;
+            }
+        }
+        // reverb: everything goes in
+        self.reverb
+            .process(ml, mr, &mut self.wet_l[..n], &mut self.wet_r[..n]);
+        let amount = self.values[Param::Reverb.index()];
+        let dry = 1.0 - 0.4 * amount;
+        let wet = 0.45 * amount;
+        // fade and makeup
+        let f0 = fade_gain(self.fade_pos);
+        self.fade_pos = (self.fade_pos + self.fade_rate * dt).clamp(0.0, 1.0);
+        let f1 = fade_gain(self.fade_pos);
+        let df = (f1 - f0) * inv_n;
+        let mut f = f0;
+        let mut finite = 0.0f32;
+        for i in 0..n {
+            f += df;
+            let g = f * self.makeup;
+            ml[i] = (ml[i] * dry + self.wet_l[i] * wet) * g;
+            mr[i] = (mr[i] * dry + self.wet_r[i] * wet) * g;
+            finite += ml[i].abs() + mr[i].abs();
+        }
+        if !finite.is_finite() {
+            // Never pass NaN or infinity on: silence this block and clear every state
+            // that could hold the poison.
+            ml.fill(0.0);
+            mr.fill(0.0);
+            self.reverb.reset();
+            self.pad.reset();
+            self.noise.reset();
+            self.breath.reset();
+            self.limiter.reset();
+            self.meter.nan_blocks += 1;
+        }
+        self.limiter.process(ml, mr);
+        self.meter.add(ml, mr);
+        self.meter.limiter_min_gain = self
+            .meter
+            .limiter_min_gain
+            .min(self.limiter.take_min_gain());
+        self.frames += n as u64;
+    }
+}
+
+/// Raised-cosine fade gain at fade position `pos` (0 silent … 1 full).
+fn fade_gain(pos: f32) -> f32 {
+    0.5 - 0.5 * (core::f32::consts::PI * pos).cos()
+}
+
+/// The gain a layer should have now: its gain times its on/off, and for the pad the
+/// breath swell (by the preset's depth, while the breath guide is on), for the noise bed
+/// the energy.
+fn layer_target(values: &[f32; PARAM_COUNT], pad_depth: f32, layer: Layer, swell: f32) -> f32 {
+    let gain = values[Param::Gain(layer).index()];
+    let on = values[Param::Enabled(layer).index()];
+    let extra = match layer {
+        Layer::Pad => {
+            let depth = pad_depth * values[Param::Enabled(Layer::Breath).index()];
+            1.0 - depth * (1.0 - swell)
+        }
+        Layer::Noise => 0.5 + 0.5 * values[Param::Energy.index()],
+        _ => 1.0,
+    };
+    gain * on * extra
+}
