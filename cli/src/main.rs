@@ -1,1 +1,62 @@
-fn main() {}
+//! `isochord`: render and play adaptive therapeutic soundscapes.
+
+mod presets;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Adaptive therapeutic soundscapes, steered by the body.
+#[derive(Parser)]
+#[command(name = "isochord", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a session offline to a WAV file.
+    Render(render::RenderArgs),
+    /// List the presets, or show one.
+    Presets(presets::PresetsArgs),
+}
+
+/// A failure with the exit code it deserves.
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// Bad input from the user: exit code 2.
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+
+    /// Something failed while running: exit code 1.
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Render(args) => render::run(args),
+        Command::Presets(args) => presets::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! patches can use them.
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod config;
 pub mod ladder;
 pub mod layers;
@@ -23,6 +24,7 @@ pub mod smoother;
 pub mod soundscape;
 pub mod voice;
 
+pub use command::Command;
 pub use config::SoundscapeConfig;
 pub use meter::Meter;
 pub use music::{Key, Scale};

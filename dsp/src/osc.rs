@@ -131,45 +131,66 @@ impl<const N: usize> OscBank<N> {
     }
 
     /// Adds the bank's output to `left` and `right` (equal lengths).
+    ///
+    /// Voice by voice, in chunks of up to 64 frames: each voice's phase at frame `i`
+    /// of a chunk is `fract(p + (i + 1)·inc)` from the phase `p` at the chunk's start, so
+    /// there is no serial dependency from sample to sample and the waveform, gain and mix
+    /// loops all vectorise across time. Channels whose gain stays at zero for the whole
+    /// call are skipped, and a voice silent in both only has its phase advanced.
     pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
         if n == 0 {
             return;
         }
+        let (left, right) = (&mut left[..n], &mut right[..n]);
         let inv_n = 1.0 / n as f32;
-        let mut dgl = [0.0f32; N];
-        let mut dgr = [0.0f32; N];
+        let mut wave = [0.0f32; CHUNK];
         for k in 0..N {
-            dgl[k] = (self.target_gl[k] - self.gl[k]) * inv_n;
-            dgr[k] = (self.target_gr[k] - self.gr[k]) * inv_n;
-        }
-        let mut phase = self.phase;
-        let mut gl = self.gl;
-        let mut gr = self.gr;
-        let inc = self.inc;
-        let inv_inc = self.inv_inc;
-        let saw = self.saw;
-        let tri = self.tri;
-        for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
-            let mut vl = [0.0f32; N];
-            let mut vr = [0.0f32; N];
-            for k in 0..N {
-                let p = wrap(phase[k] + inc[k]);
-                phase[k] = p;
-                let v = saw_blep(p, inc[k], inv_inc[k]) * saw[k] + triangle(p) * tri[k];
-                gl[k] += dgl[k];
-                gr[k] += dgr[k];
-                vl[k] = v * gl[k];
-                vr[k] = v * gr[k];
+            let inc = self.inc[k];
+            let inv_inc = self.inv_inc[k];
+            let (saw, tri) = (self.saw[k], self.tri[k]);
+            let (gl0, gr0) = (self.gl[k], self.gr[k]);
+            let dgl = (self.target_gl[k] - gl0) * inv_n;
+            let dgr = (self.target_gr[k] - gr0) * inv_n;
+            let to_left = gl0 != 0.0 || self.target_gl[k] != 0.0;
+            let to_right = gr0 != 0.0 || self.target_gr[k] != 0.0;
+            let mut p0 = self.phase[k];
+            let mut start = 0;
+            while start < n {
+                let m = CHUNK.min(n - start);
+                if to_left || to_right {
+                    for (i, w) in wave[..m].iter_mut().enumerate() {
+                        let p = fract_pos(p0 + (i + 1) as f32 * inc);
+                        *w = saw_blep(p, inc, inv_inc) * saw + triangle(p) * tri;
+                    }
+                    // gain at frame j of the call: g0 + (j + 1)·dg
+                    let j0 = (start + 1) as f32;
+                    if to_left {
+                        for (i, (o, &w)) in left[start..start + m].iter_mut().zip(&wave).enumerate()
+                        {
+                            *o += w * (gl0 + (j0 + i as f32) * dgl);
+                        }
+                    }
+                    if to_right {
+                        for (i, (o, &w)) in
+                            right[start..start + m].iter_mut().zip(&wave).enumerate()
+                        {
+                            *o += w * (gr0 + (j0 + i as f32) * dgr);
+                        }
+                    }
+                }
+                p0 = fract_pos(p0 + m as f32 * inc);
+                start += m;
             }
-            *l += vl.iter().sum::<f32>();
-            *r += vr.iter().sum::<f32>();
+            self.phase[k] = p0;
         }
-        self.phase = phase;
         self.gl = self.target_gl;
         self.gr = self.target_gr;
     }
 }
+
+/// Frames an [`OscBank`] renders per voice at a time (a stack buffer of this many samples).
+const CHUNK: usize = 64;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The soundscape: layers, mix, reverb and the safety stage, steered by parameters.
 
+use crate::command::Command;
 use crate::config::SoundscapeConfig;
 use crate::layers::{breath_swell, Block, BreathGuide, Melody, NoiseBed, Pad, Pulse};
 use crate::limiter::Limiter;
@@ -203,6 +204,23 @@ impl Soundscape {
     /// The key and scale sounding now.
     pub fn key(&self) -> (Key, Scale) {
         (self.key, self.scale)
+    }
+
+    /// Applies a command from the control side. Audio thread. Returns false if it was
+    /// refused (a non-finite value).
+    pub fn apply(&mut self, command: Command) -> bool {
+        match command {
+            Command::Set(p, v) => self.set(p, v),
+            Command::Key(k, s) => {
+                self.set_key(k, s);
+                true
+            }
+            Command::FadeOut(s) if s.is_finite() => {
+                self.fade_out(s);
+                true
+            }
+            Command::FadeOut(_) => false,
+        }
     }
 
     /// Starts fading out to silence over `seconds` (raised cosine). Audio thread.

@@ -1,1 +1,20 @@
-//! x
+//! Isochord's control side: presets, automation, the control tick, offline rendering and
+//! WAV output. Nothing here runs on the audio thread; the audio thread only ever sees an
+//! [`isochord_dsp::Soundscape`] and the [`isochord_dsp::Command`]s sent to it.
+#![warn(missing_docs)]
+
+pub mod automation;
+pub mod control;
+pub mod duration;
+pub mod offline;
+pub mod preset;
+pub mod source_error;
+pub mod wav;
+
+pub use automation::Automation;
+pub use control::{AutomationController, Controller, Static, CONTROL_RATE_HZ};
+pub use duration::{format_duration, parse_duration};
+pub use offline::{OfflineSession, RenderOutcome};
+pub use preset::{Goal, Preset};
+pub use source_error::SourceError;
+pub use wav::{SampleFormat, WavSink};

@@ -24,8 +24,9 @@ pub fn breath_swell(phase: f32, inhale: f32) -> f32 {
 #[derive(Clone, Debug)]
 pub struct BreathGuide {
     noise: [Pink; 2],
-    // state-variable filter state per channel (ic1eq, ic2eq)
+    // state-variable filter state per channel (ic1eq, ic2eq), then a one-pole low-pass
     svf: [[f32; 2]; 2],
+    lp: [f32; 2],
     center: f32,
 }
 
@@ -38,6 +39,7 @@ impl BreathGuide {
                 Pink::new(Rng::new(rng.next_u32() as u64, 22)),
             ],
             svf: [[0.0; 2]; 2],
+            lp: [0.0; 2],
             center: cfg.center_hz,
         }
     }
@@ -45,6 +47,7 @@ impl BreathGuide {
     /// Clears filter state.
     pub fn reset(&mut self) {
         self.svf = [[0.0; 2]; 2];
+        self.lp = [0.0; 2];
     }
 
     /// Renders one block into `left`/`right` (overwriting); `swell` is the swell at the
@@ -60,11 +63,17 @@ impl BreathGuide {
         let a1 = 1.0 / (1.0 + g * (g + k));
         let a2 = g * a1;
         let a3 = g * a2;
+        // the band-pass skirts fall only 6 dB/octave: a one-pole at 3× the centre keeps
+        // the air soft rather than hissing
+        let lp_a = 1.0
+            - (-core::f32::consts::TAU * (3.0 * fc).min(b.sample_rate * 0.45) / b.sample_rate)
+                .exp();
         let g0 = swell[0] * swell[0];
         let g1 = swell[1] * swell[1];
         let dg = (g1 - g0) / n as f32;
         for (ch, out) in [&mut *left, &mut *right].into_iter().enumerate() {
             let [mut ic1, mut ic2] = self.svf[ch];
+            let mut lp = self.lp[ch];
             let mut gain = g0;
             for o in out[..n].iter_mut() {
                 let x = self.noise[ch].next();
@@ -73,10 +82,12 @@ impl BreathGuide {
                 let v2 = ic2 + a2 * ic1 + a3 * v3;
                 ic1 = 2.0 * v1 - ic1;
                 ic2 = 2.0 * v2 - ic2;
+                lp += (v1 - lp) * lp_a;
                 gain += dg;
-                *o = v1 * 2.5 * gain;
+                *o = lp * 2.5 * gain;
             }
             self.svf[ch] = [ic1, ic2];
+            self.lp[ch] = lp;
         }
     }
 }

@@ -1,0 +1,176 @@
+//! `isochord render`: an offline session to WAV.
+
+use crate::Failure;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use isochord_engine::{
+    format_duration, parse_duration, Automation, AutomationController, Controller, OfflineSession,
+    Preset, SampleFormat, Static, WavSink,
+};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// Built-in preset (sleep, relax, focus, uplift) or path to a preset .toml.
+    #[arg(long, short)]
+    preset: String,
+    /// Length, e.g. 90s, 10m, 1h30m (default: the preset's).
+    #[arg(long, short, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Output WAV file.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Seed for every random choice: the same seed renders the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Keyframe file (CSV: time, then parameter columns) steering the session.
+    #[arg(long)]
+    automation: Option<PathBuf>,
+    /// Output sample rate, Hz.
+    #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
+    sample_rate: u32,
+    /// Sample format.
+    #[arg(long, default_value = "f32", value_parser = ["f32", "s24", "s16"])]
+    format: String,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
+    let preset = Preset::find(&args.preset).map_err(Failure::input)?;
+    let automation = match &args.automation {
+        Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
+        None => None,
+    };
+    let format: SampleFormat = args.format.parse().map_err(Failure::input)?;
+    if args.out.is_dir() {
+        return Err(Failure::input(format!(
+            "{}: is a directory; give a file name such as session.wav",
+            args.out.display()
+        )));
+    }
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(Failure::input(format!(
+                "{}: the directory does not exist",
+                parent.display()
+            )));
+        }
+    }
+    let duration = args.duration.unwrap_or(preset.duration);
+    if duration < Duration::from_secs(1) {
+        return Err(Failure::input("--duration must be at least 1s"));
+    }
+    let controller: Box<dyn Controller> = match automation {
+        Some(a) => Box::new(AutomationController::new(a, &preset.sound)),
+        None => Box::new(Static),
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // a second Ctrl-C while fading out is ignored: the file is about to be complete
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+
+    let session = OfflineSession {
+        config: preset.sound.clone(),
+        sample_rate: args.sample_rate,
+        seed: args.seed,
+        duration,
+        controller,
+    };
+    let total = session.total_frames();
+    let mut sink =
+        WavSink::create(&args.out, args.sample_rate, format).map_err(Failure::runtime)?;
+    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} rendering {msg} [{bar:30}] {percent:>3}% eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(preset.name.clone());
+        Some(bar)
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let sr = args.sample_rate as f64;
+    let outcome = session
+        .render(
+            |buf| sink.write(buf),
+            &stop,
+            |done, total| {
+                if let Some(b) = &bar {
+                    b.set_length(total);
+                    b.set_position(done);
+                }
+            },
+        )
+        .map_err(Failure::runtime)?;
+    let files = sink.finish().map_err(Failure::runtime)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rendered = Duration::from_secs_f64(outcome.frames as f64 / sr);
+    if !args.quiet {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        println!(
+            "rendered {} ({}) at {} Hz {} → {}",
+            preset.name,
+            format_duration(rendered),
+            args.sample_rate,
+            format.name(),
+            names.join(", ")
+        );
+        if files.len() > 1 {
+            println!(
+                "split into {} parts: one WAV file holds at most 4 GB",
+                files.len()
+            );
+        }
+        let m = &outcome.meter;
+        println!(
+            "level: RMS {:.1} dBFS, peak {:.1} dBFS (ceiling {:.1} dBFS){}",
+            m.rms_dbfs(),
+            m.peak_dbfs(),
+            preset.sound.master.ceiling_dbfs,
+            if m.limiter_min_gain < 0.999 {
+                format!(
+                    ", limiter reduced peaks by up to {:.1} dB",
+                    -20.0 * m.limiter_min_gain.log10()
+                )
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "time: {:.2} s ({:.0}× real time){}",
+            elapsed,
+            rendered.as_secs_f64() / elapsed.max(1e-9),
+            if outcome.commands > 0 {
+                format!(", {} parameter changes", outcome.commands)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "stopped early at {}: the WAV is complete and valid up to there (faded out)",
+            format_duration(rendered)
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}

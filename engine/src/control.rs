@@ -1,0 +1,75 @@
+//! The control side's tick: what decides parameter targets as time passes.
+
+use crate::automation::Automation;
+use isochord_dsp::{Command, Key, Param, Scale, SoundscapeConfig};
+
+/// How often the control side decides, per second. Live and offline sessions tick at the
+/// same rate, so they make the same decisions at the same moments.
+pub const CONTROL_RATE_HZ: f64 = 10.0;
+
+/// Something that steers a soundscape: asked at every control tick for commands.
+/// Runs on the control thread (or, offline, on the rendering thread against the virtual
+/// clock).
+pub trait Controller: Send {
+    /// Called at session time `time` seconds; pushes any commands for the soundscape.
+    fn tick(&mut self, time: f64, out: &mut Vec<Command>);
+}
+
+/// Holds the preset's starting sound: sends nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Static;
+
+impl Controller for Static {
+    fn tick(&mut self, _time: f64, _out: &mut Vec<Command>) {}
+}
+
+/// Plays an [`Automation`] file: at each tick sends the parameters whose interpolated
+/// value changed, and key changes once their moment has come.
+#[derive(Clone, Debug)]
+pub struct AutomationController {
+    automation: Automation,
+    start: [f32; isochord_dsp::PARAM_COUNT],
+    last: [f32; isochord_dsp::PARAM_COUNT],
+    next_key: usize,
+    key: (Key, Scale),
+}
+
+impl AutomationController {
+    /// Plays `automation` over a soundscape that starts as `config` says.
+    pub fn new(automation: Automation, config: &SoundscapeConfig) -> Self {
+        let start = core::array::from_fn(|i| config.start_value(Param::ALL[i]));
+        Self {
+            automation,
+            start,
+            last: [f32::NAN; isochord_dsp::PARAM_COUNT],
+            next_key: 0,
+            key: (config.key, config.scale),
+        }
+    }
+}
+
+impl Controller for AutomationController {
+    fn tick(&mut self, time: f64, out: &mut Vec<Command>) {
+        for track in &self.automation.tracks {
+            let i = track.param.index();
+            if let Some(v) = self.automation.value_at(track.param, time, self.start[i]) {
+                if v != self.last[i] {
+                    self.last[i] = v;
+                    out.push(Command::Set(track.param, v));
+                }
+            }
+        }
+        while let Some(change) = self.automation.key_changes.get(self.next_key) {
+            if change.time > time {
+                break;
+            }
+            self.next_key += 1;
+            // a row may give only the key or only the scale: keep the other
+            self.key = (
+                change.key.unwrap_or(self.key.0),
+                change.scale.unwrap_or(self.key.1),
+            );
+            out.push(Command::Key(self.key.0, self.key.1));
+        }
+    }
+}
