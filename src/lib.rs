@@ -1,1 +1,30 @@
-//! placeholder
+//! Isochord: a real-time adaptive audio synthesis engine for therapeutic soundscapes.
+//!
+//! - [`dsp`] is what runs on the audio thread: the [`Soundscape`] and its parts.
+//! - [`engine`] is the control side: [`Preset`]s, automation, the control tick and the
+//!   [`OfflineSession`] renderer with its [`WavSink`].
+//!
+//! Render ten seconds of the `relax` preset into memory:
+//!
+//! ```
+//! use isochord::{Preset, Soundscape};
+//! let preset = Preset::find("relax").unwrap();
+//! let mut scape = Soundscape::new(&preset.sound, 48_000.0, 7);
+//! let mut buf = vec![0.0f32; 2 * 480]; // 10 ms, interleaved stereo
+//! for _ in 0..1000 {
+//!     scape.render(&mut buf);
+//! }
+//! assert!(buf.iter().all(|s| s.is_finite()));
+//! ```
+#![warn(missing_docs)]
+
+pub use isochord_dsp as dsp;
+pub use isochord_engine as engine;
+
+pub use isochord_dsp::{
+    Command, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
+};
+pub use isochord_engine::{
+    parse_duration, Automation, AutomationController, Controller, Goal, OfflineSession, Preset,
+    RenderOutcome, SampleFormat, SourceError, Static, WavSink, CONTROL_RATE_HZ,
+};

@@ -70,6 +70,7 @@ impl OfflineSession {
         let mut meter = Meter::default();
         let mut done = 0u64;
         let mut tick = 0u64;
+        let mut next_tick = 0u64;
         let mut commands = 0u64;
         while done < total {
             if !interrupted && stop.load(Ordering::Relaxed) {
@@ -81,28 +82,29 @@ impl OfflineSession {
                     fading = true;
                 }
             }
-            let time = done as f64 / sr;
-            cmds.clear();
-            self.controller.tick(time, &mut cmds);
-            for c in &cmds {
-                scape.apply(*c);
-            }
-            commands += cmds.len() as u64;
-            tick += 1;
-            let next_tick = ((tick as f64 * sr / CONTROL_RATE_HZ).round() as u64).min(total);
-            let mut frames = next_tick.saturating_sub(done).max(1).min(total - done);
-            if !fading && done + frames > fade_start {
-                if done >= fade_start {
-                    scape.fade_out(((total - done) as f64 / sr) as f32);
-                    fading = true;
-                } else {
-                    frames = fade_start - done;
+            if done == next_tick {
+                cmds.clear();
+                self.controller.tick(done as f64 / sr, &mut cmds);
+                for c in &cmds {
+                    scape.apply(*c);
                 }
+                commands += cmds.len() as u64;
+                tick += 1;
+                next_tick = (tick as f64 * sr / CONTROL_RATE_HZ).round() as u64;
             }
-            let out = &mut buf[..2 * frames as usize];
+            if !fading && done >= fade_start {
+                scape.fade_out(((total - done) as f64 / sr) as f32);
+                fading = true;
+            }
+            let mut end = next_tick.min(total);
+            if !fading && fade_start > done {
+                end = end.min(fade_start);
+            }
+            let frames = (end - done) as usize;
+            let out = &mut buf[..2 * frames];
             scape.render(out);
             write(out)?;
-            done += frames;
+            done = end;
             meter.merge(&scape.take_meter());
             progress(done, total);
         }
