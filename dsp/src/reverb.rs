@@ -63,49 +63,99 @@ impl Reverb {
     }
 
     /// Reads `in_l`/`in_r` and writes the wet signal to `out_l`/`out_r`.
+    ///
+    /// Block-wise: every delay is longer than the chunk processed at once, so a chunk's
+    /// reads never see its own writes. Each line's delayed samples are copied out in one
+    /// piece, damped (eight one-pole recursions run side by side), mixed by the Hadamard
+    /// butterflies and written back in one piece, and all but the damping vectorise
+    /// across time. The result is the same, sample for sample, as running the network one
+    /// sample at a time.
     pub fn process(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
         let n = in_l.len().min(in_r.len()).min(out_l.len()).min(out_r.len());
-        let mask = self.mask;
-        let ll = self.line_len;
-        let buf = &mut self.buf[..];
-        let mut pos = self.pos;
-        let mut lp = self.lp;
-        let damp = self.damp;
-        for i in 0..n {
-            let mut y = [0.0f32; 8];
-            for k in 0..8 {
-                let idx = k * ll + (pos.wrapping_sub(self.delay[k]) & mask);
-                let v = buf[idx];
-                lp[k] += (v - lp[k]) * damp;
-                y[k] = lp[k];
-            }
-            out_l[i] = (y[0] - y[2]) + (y[4] - y[6]);
-            out_r[i] = (y[1] - y[3]) + (y[5] - y[7]);
-            // Fast Walsh-Hadamard transform (unnormalised; 1/sqrt 8 is in fb).
-            let mut h = y;
-            for span in [1usize, 2, 4] {
-                let mut j = 0;
-                while j < 8 {
-                    for q in j..j + span {
-                        let (a, b) = (h[q], h[q + span]);
-                        h[q] = a + b;
-                        h[q + span] = a - b;
-                    }
-                    j += span * 2;
-                }
-            }
-            let xl = in_l[i];
-            let xr = in_r[i];
-            for k in 0..8 {
-                let input = if k % 2 == 0 { xl } else { xr };
-                buf[k * ll + pos] = h[k] * self.fb[k] + input;
-            }
-            pos = (pos + 1) & mask;
+        let shortest = self.delay.iter().copied().min().unwrap_or(1);
+        let chunk = CHUNK.min(shortest);
+        let mut start = 0;
+        while start < n {
+            let m = chunk.min(n - start);
+            let end = start + m;
+            self.process_chunk(
+                &in_l[start..end],
+                &in_r[start..end],
+                &mut out_l[start..end],
+                &mut out_r[start..end],
+            );
+            start = end;
         }
-        self.pos = pos;
+    }
+
+    /// One chunk of at most `CHUNK` frames, no longer than the shortest delay.
+    fn process_chunk(&mut self, in_l: &[f32], in_r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+        let m = in_l.len();
+        let ll = self.line_len;
+        let mask = self.mask;
+        let pos = self.pos;
+        let mut y = [[0.0f32; CHUNK]; 8];
+        for (k, yk) in y.iter_mut().enumerate() {
+            let line = &self.buf[k * ll..(k + 1) * ll];
+            let from = pos.wrapping_sub(self.delay[k]) & mask;
+            let first = m.min(ll - from);
+            yk[..first].copy_from_slice(&line[from..from + first]);
+            yk[first..m].copy_from_slice(&line[..m - first]);
+        }
+        // damping: one one-pole per line, the eight recursions interleaved
+        let damp = self.damp;
+        let mut lp = self.lp;
+        for i in 0..m {
+            for (yk, s) in y.iter_mut().zip(lp.iter_mut()) {
+                *s += (yk[i] - *s) * damp;
+                yk[i] = *s;
+            }
+        }
         self.lp = lp;
+        let [y0, y1, y2, y3, y4, y5, y6, y7] = &y;
+        for i in 0..m {
+            out_l[i] = (y0[i] - y2[i]) + (y4[i] - y6[i]);
+            out_r[i] = (y1[i] - y3[i]) + (y5[i] - y7[i]);
+        }
+        // Fast Walsh-Hadamard transform (unnormalised; 1/sqrt 8 is in fb).
+        for span in [1usize, 2, 4] {
+            let mut j = 0;
+            while j < 8 {
+                for q in j..j + span {
+                    let (lo, hi) = y.split_at_mut(q + span);
+                    let (a, b) = (&mut lo[q], &mut hi[0]);
+                    for i in 0..m {
+                        let (u, v) = (a[i], b[i]);
+                        a[i] = u + v;
+                        b[i] = u - v;
+                    }
+                }
+                j += span * 2;
+            }
+        }
+        for (k, hk) in y.iter().enumerate() {
+            let input = if k % 2 == 0 { in_l } else { in_r };
+            let fb = self.fb[k];
+            let line = &mut self.buf[k * ll..(k + 1) * ll];
+            let first = m.min(ll - pos);
+            let (head, tail) = (&hk[..m], &input[..m]);
+            for ((o, &h), &x) in line[pos..pos + first].iter_mut().zip(head).zip(tail) {
+                *o = h * fb + x;
+            }
+            for ((o, &h), &x) in line[..m - first]
+                .iter_mut()
+                .zip(&head[first..])
+                .zip(&tail[first..])
+            {
+                *o = h * fb + x;
+            }
+        }
+        self.pos = (pos + m) & mask;
     }
 }
+
+/// Frames the reverb processes at once (a stack buffer of eight lines this long).
+const CHUNK: usize = 64;
 
 #[cfg(test)]
 mod tests {
