@@ -25,6 +25,7 @@ pub use isochord_dsp::{
     Command, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
 };
 pub use isochord_engine::{
-    parse_duration, Automation, AutomationController, Controller, Goal, OfflineSession, Preset,
-    RenderOutcome, SampleFormat, SourceError, Static, WavSink, CONTROL_RATE_HZ,
+    new_engine, parse_duration, Automation, AutomationController, Controller, EngineHandle, Goal,
+    OfflineSession, Preset, RenderOutcome, Renderer, SampleFormat, SourceError, Static, Telemetry,
+    WavSink, CONTROL_RATE_HZ,
 };

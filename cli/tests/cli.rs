@@ -47,12 +47,26 @@ fn renders_a_valid_wav_in_each_format() {
     for (format, bits) in [("f32", 32), ("s24", 24), ("s16", 16)] {
         let out = dir.path().join(format!("{format}.wav"));
         let o = isochord(&[
-            "render", "--preset", "focus", "--duration", "3s", "--sample-rate", "44100",
-            "--format", format, "--out", out.to_str().unwrap(), "--seed", "5",
+            "render",
+            "--preset",
+            "focus",
+            "--duration",
+            "3s",
+            "--sample-rate",
+            "44100",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "5",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(stdout.contains("RMS") && stdout.contains("peak"), "{stdout}");
+        assert!(
+            stdout.contains("RMS") && stdout.contains("peak"),
+            "{stdout}"
+        );
         let r = hound::WavReader::open(&out).unwrap();
         assert_eq!(r.spec().bits_per_sample, bits);
         assert_eq!(r.spec().sample_rate, 44_100);
@@ -79,19 +93,46 @@ fn bad_input_fails_clearly_and_writes_nothing() {
     )
     .unwrap();
     let bad_automation = dir.path().join("arc.csv");
-    std::fs::write(&bad_automation, "time,tempo,brightness\n0,60,0.5\n1m,70,bright\n").unwrap();
+    std::fs::write(
+        &bad_automation,
+        "time,tempo,brightness\n0,60,0.5\n1m,70,bright\n",
+    )
+    .unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--preset", "nap"], "sleep, relax, focus, uplift"),
-        (vec!["--preset", bad_preset.to_str().unwrap()], "bad.toml:7:13: field `sound.pad.resonance`: 2 is outside"),
-        (vec!["--preset", unknown_field.to_str().unwrap()], "typo.toml:5:1: unknown field `tempoo`"),
         (
-            vec!["--preset", "relax", "--automation", bad_automation.to_str().unwrap()],
+            vec!["--preset", bad_preset.to_str().unwrap()],
+            "bad.toml:7:13: field `sound.pad.resonance`: 2 is outside",
+        ),
+        (
+            vec!["--preset", unknown_field.to_str().unwrap()],
+            "typo.toml:5:1: unknown field `tempoo`",
+        ),
+        (
+            vec![
+                "--preset",
+                "relax",
+                "--automation",
+                bad_automation.to_str().unwrap(),
+            ],
             "arc.csv:3: field `brightness`: `bright` is not a number",
         ),
-        (vec!["--preset", "relax", "--duration", "10x"], "`10x`: `x` is not a unit"),
-        (vec!["--preset", "relax", "--sample-rate", "100"], "100 is not in 8000..=192000"),
-        (vec!["--preset", "relax", "--format", "mp3"], "[possible values: f32, s24, s16]"),
-        (vec!["--preset", "relax", "--automation", "/nonexistent/a.csv"], "/nonexistent/a.csv: cannot read"),
+        (
+            vec!["--preset", "relax", "--duration", "10x"],
+            "`10x`: `x` is not a unit",
+        ),
+        (
+            vec!["--preset", "relax", "--sample-rate", "100"],
+            "100 is not in 8000..=192000",
+        ),
+        (
+            vec!["--preset", "relax", "--format", "mp3"],
+            "[possible values: f32, s24, s16]",
+        ),
+        (
+            vec!["--preset", "relax", "--automation", "/nonexistent/a.csv"],
+            "/nonexistent/a.csv: cannot read",
+        ),
     ];
     for (extra, expect) in cases {
         let mut args = vec!["render", "--out", out_s];
@@ -102,9 +143,18 @@ fn bad_input_fails_clearly_and_writes_nothing() {
         let o = isochord(&args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(expect), "{args:?}: expected `{expect}` in:\n{err}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: expected `{expect}` in:\n{err}"
+        );
     }
-    let o = isochord(&["render", "--preset", "relax", "--out", "/nonexistent/dir/x.wav"]);
+    let o = isochord(&[
+        "render",
+        "--preset",
+        "relax",
+        "--out",
+        "/nonexistent/dir/x.wav",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/dir: the directory does not exist"));
     let mut left = files_in(dir.path());
@@ -130,7 +180,10 @@ fn ctrl_c_finalises_a_valid_faded_wav() {
         if busy && started.elapsed() > Duration::from_millis(800) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "render never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "render never started"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let status = Command::new("kill")

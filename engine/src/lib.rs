@@ -8,6 +8,7 @@ pub mod control;
 pub mod duration;
 pub mod offline;
 pub mod preset;
+pub mod realtime;
 pub mod source_error;
 pub mod wav;
 
@@ -16,5 +17,6 @@ pub use control::{AutomationController, Controller, Static, CONTROL_RATE_HZ};
 pub use duration::{format_duration, parse_duration};
 pub use offline::{OfflineSession, RenderOutcome};
 pub use preset::{Goal, Preset};
+pub use realtime::{new_engine, EngineHandle, Renderer, Telemetry};
 pub use source_error::SourceError;
 pub use wav::{SampleFormat, WavSink};

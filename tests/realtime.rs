@@ -1,0 +1,169 @@
+//! The real-time engine: the audio side never allocates or frees, commands arrive within
+//! a block, full rings coalesce to the newest value.
+
+use assert_no_alloc::{assert_no_alloc, AllocDisabler};
+use isochord::{new_engine, Command, Key, Layer, Param, Preset, Scale};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+const SR: f32 = 48_000.0;
+
+#[test]
+fn audio_thread_never_allocates_while_everything_changes() {
+    let presets = Preset::builtins();
+    let (mut handle, mut renderer) = new_engine(&presets[1].sound, SR, 1);
+    let done = Arc::new(AtomicBool::new(false));
+    let audio_done = done.clone();
+    // the audio thread: 20 000 callbacks of 64 frames (27 s of audio), each one under
+    // assert_no_alloc, which aborts the process on any allocation or free inside it
+    let audio = std::thread::spawn(move || {
+        let mut buf = vec![0.0f32; 2 * 64];
+        let mut peak = 0.0f32;
+        for i in 0..20_000 {
+            assert_no_alloc(|| renderer.render(&mut buf));
+            peak = buf.iter().fold(peak, |m, v| m.max(v.abs()));
+            if i % 50 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        audio_done.store(true, Ordering::Relaxed);
+        (renderer, peak)
+    });
+    // the control thread: every parameter, layer toggles, keys, preset switches
+    let mut round = 0u32;
+    let mut switches = 0;
+    while !done.load(Ordering::Relaxed) {
+        for p in Param::ALL {
+            let (lo, hi) = p.range();
+            let x = ((round as f32 * 0.37 + p.index() as f32 * 0.11).sin() + 1.0) / 2.0;
+            handle.set(p, lo + (hi - lo) * x);
+        }
+        handle.set(
+            Param::Enabled(Layer::ALL[(round % 5) as usize]),
+            (round % 2) as f32,
+        );
+        handle.set(Param::Tempo, f32::NAN);
+        if round % 7 == 0 {
+            handle.set_key(
+                Key::new((round % 12) as u8),
+                Scale::ALL[(round % 7) as usize],
+            );
+        }
+        if round % 5 == 0 && handle.switch_to(&presets[switches % 4].sound).is_ok() {
+            switches += 1;
+        }
+        handle.poll();
+        round += 1;
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let (_renderer, peak) = audio.join().expect("audio thread ran clean");
+    let t = handle
+        .poll()
+        .or(handle.latest().copied())
+        .expect("telemetry arrived");
+    println!(
+        "{round} control rounds, {switches} preset switches, {} commands applied, peak {peak}",
+        t.commands_applied
+    );
+    assert!(switches >= 4, "preset switches exercised: {switches}");
+    assert!(t.commands_applied > 1000);
+    assert!(peak > 0.0 && peak <= 1.0);
+}
+
+#[test]
+fn a_command_is_heard_within_one_block() {
+    // Two engines, identical but for one command sent before block 200. The command is
+    // applied at the start of the next render and its smoother moves from that block on;
+    // the first block's change can be below float resolution after the mix, so the
+    // first differing sample must lie within the two blocks that follow (2.7 ms).
+    let relax = Preset::find("relax").unwrap().sound;
+    let (_h_ref, mut reference) = new_engine(&relax, SR, 3);
+    let (mut handle, mut steered) = new_engine(&relax, SR, 3);
+    let block = 64;
+    let mut a = vec![0.0f32; 2 * block];
+    let mut b = vec![0.0f32; 2 * block];
+    let mut first_diff = None;
+    for i in 0..(SR as usize * 2 / block) {
+        if i == 200 {
+            handle.set(Param::Gain(Layer::Pad), 0.0);
+        }
+        reference.render(&mut a);
+        steered.render(&mut b);
+        if first_diff.is_none() {
+            if let Some(k) = a.iter().zip(&b).position(|(x, y)| x != y) {
+                first_diff = Some(i * block + k / 2);
+            }
+        }
+    }
+    let at = first_diff.expect("the command changed the output");
+    println!(
+        "command sent before frame {}, output differs from frame {at}",
+        200 * block
+    );
+    assert!(at >= 200 * block && at < 202 * block, "{at}");
+}
+
+#[test]
+fn a_change_completes_within_its_smoothing_time() {
+    // pad gain 0.8 → 0: at 0.5/s the ramp takes 1.6 s, and the corner rounding adds
+    // about 3 time constants (0.45 s); the telemetry (every 50 ms) must show it at 0 by
+    // then, and still on its way at half that time.
+    let relax = Preset::find("relax").unwrap().sound;
+    let (mut handle, mut r) = new_engine(&relax, SR, 3);
+    let mut buf = vec![0.0f32; 2 * 480];
+    for _ in 0..100 {
+        r.render(&mut buf);
+    }
+    handle.set(Param::Gain(Layer::Pad), 0.0);
+    let mut value_at = Vec::new();
+    for i in 0..300 {
+        r.render(&mut buf);
+        if let Some(t) = handle.poll() {
+            value_at.push((i as f32 * 0.01, t.values[Param::Gain(Layer::Pad).index()]));
+        }
+    }
+    let at = |s: f32| value_at.iter().find(|(t, _)| *t >= s).unwrap().1;
+    println!(
+        "pad gain at 0.5 s {:.3}, 1.0 s {:.3}, 2.1 s {:.4}",
+        at(0.5),
+        at(1.0),
+        at(2.1)
+    );
+    assert!(at(1.0) > 0.1, "no faster than the bounded slew");
+    assert!(at(2.1) < 0.002, "arrived within ramp + smoothing");
+}
+
+#[test]
+fn a_full_ring_keeps_the_newest_value() {
+    let relax = Preset::find("relax").unwrap().sound;
+    let (mut handle, mut r) = new_engine(&relax, SR, 3);
+    // nobody renders: fill the command ring to the brim, then keep setting tempo
+    for i in 0..isochord::engine::realtime::COMMAND_SLOTS {
+        handle.send(Command::Set(Param::Brightness, (i % 2) as f32));
+    }
+    for bpm in [50.0, 60.0, 70.0, 80.0, 90.0] {
+        handle.set(Param::Tempo, bpm);
+    }
+    assert!(
+        handle.flush() > 0,
+        "tempo is pending, not lost and not blocking"
+    );
+    assert!(handle.coalesced() >= 4);
+    let mut buf = vec![0.0f32; 128];
+    r.render(&mut buf); // drains the ring
+    assert_eq!(handle.flush(), 0, "the pending value went through");
+    let mut t = None;
+    for _ in 0..(SR as usize * 30 / 64) {
+        r.render(&mut buf);
+        t = handle.poll().or(t);
+    }
+    let t = t.unwrap();
+    assert!(
+        (t.values[Param::Tempo.index()] - 90.0).abs() < 0.01,
+        "{:?}",
+        t.values
+    );
+}
