@@ -17,7 +17,9 @@ impl Pink {
         Self { rng, b: [0.0; 3] }
     }
 
-    /// Next sample (RMS about 0.13 with peaks near ±0.6).
+    /// Next sample (RMS about 0.13 with peaks near ±0.6). An endless stream, so not an
+    /// `Iterator` (whose `next` would wrap every sample in an `Option`).
+    #[allow(clippy::should_implement_trait)]
     #[inline(always)]
     pub fn next(&mut self) -> f32 {
         let w = self.rng.bipolar();
@@ -41,7 +43,8 @@ impl Brown {
         Self { rng, y: 0.0 }
     }
 
-    /// Next sample (RMS about 0.13).
+    /// Next sample (RMS about 0.13). An endless stream, as [`Pink::next`].
+    #[allow(clippy::should_implement_trait)]
     #[inline(always)]
     pub fn next(&mut self) -> f32 {
         self.y = self.y * 0.9993 + self.rng.bipolar() * 0.02;

