@@ -1,8 +1,9 @@
 //! The melody: sparse generative notes from the scale.
 
+use super::tuning::Tuning;
 use super::Block;
 use crate::config::MelodyConfig;
-use crate::music::{midi_hz, Key, Scale};
+use crate::music::{Key, Scale};
 use crate::rng::Rng;
 use crate::voice::VoicePool;
 
@@ -16,9 +17,7 @@ pub struct Melody {
     rng: Rng,
     degree: i32,
     range: i32,
-    tonic: i32,
-    octave: i32,
-    scale: Scale,
+    tuning: Tuning,
     chance: f32,
     decay_s: f32,
     bell: f32,
@@ -32,9 +31,7 @@ impl Melody {
             rng,
             degree: cfg.range / 2,
             range: cfg.range.max(1),
-            tonic: key.midi(cfg.octave),
-            octave: cfg.octave,
-            scale,
+            tuning: Tuning::new(key, scale, cfg.octave),
             chance: (cfg.notes_per_beat / 2.0).clamp(0.0, 1.0),
             decay_s: cfg.decay_s,
             bell: cfg.bell,
@@ -43,8 +40,7 @@ impl Melody {
 
     /// Takes a new key and scale for the notes that follow.
     pub fn change_key(&mut self, key: Key, scale: Scale) {
-        self.tonic = key.midi(self.octave);
-        self.scale = scale;
+        self.tuning.change_key(key, scale);
     }
 
     /// Renders one block into `left`/`right` (overwriting).
@@ -61,13 +57,12 @@ impl Melody {
                     d = self.degree - step;
                 }
                 self.degree = d.clamp(0, self.range);
-                let note = (self.tonic + self.scale.degree(self.degree)) as f32;
                 let amp = 0.22 * (0.6 + 0.4 * self.rng.uniform()) * (0.5 + 0.5 * b.energy);
                 let pan = 0.6 * self.rng.bipolar();
                 let index = self.bell * (0.1 + 0.9 * b.brightness);
                 self.pool.allocate().start(
                     b.sample_rate,
-                    midi_hz(note),
+                    self.tuning.hz(self.degree),
                     amp,
                     0.012,
                     self.decay_s,

@@ -6,12 +6,14 @@ mod melody;
 mod noise_bed;
 mod pad;
 mod pulse;
+mod tuning;
 
 pub use breath::{breath_swell, BreathGuide};
 pub use melody::Melody;
 pub use noise_bed::NoiseBed;
 pub use pad::Pad;
 pub use pulse::Pulse;
+pub use tuning::Tuning;
 
 /// What every layer needs to know about the block being rendered.
 #[derive(Clone, Copy, Debug)]

@@ -1,8 +1,9 @@
 //! The pulse: a soft tuned note on every beat.
 
+use super::tuning::Tuning;
 use super::Block;
 use crate::config::PulseConfig;
-use crate::music::{midi_hz, Key, Scale};
+use crate::music::{Key, Scale};
 use crate::voice::VoicePool;
 
 /// One note per beat, walking through a pattern of scale degrees; velocity follows
@@ -12,9 +13,7 @@ pub struct Pulse {
     pool: VoicePool<6>,
     pattern: [i32; 16],
     len: usize,
-    tonic: i32,
-    octave: i32,
-    scale: Scale,
+    tuning: Tuning,
     attack_s: f32,
     decay_beats: f32,
     bell: f32,
@@ -32,9 +31,7 @@ impl Pulse {
             pool: VoicePool::default(),
             pattern,
             len,
-            tonic: key.midi(cfg.octave),
-            octave: cfg.octave,
-            scale,
+            tuning: Tuning::new(key, scale, cfg.octave),
             attack_s: cfg.attack_ms * 0.001,
             decay_beats: cfg.decay_beats,
             bell: cfg.bell,
@@ -43,8 +40,7 @@ impl Pulse {
 
     /// Takes a new key and scale for the notes that follow.
     pub fn change_key(&mut self, key: Key, scale: Scale) {
-        self.tonic = key.midi(self.octave);
-        self.scale = scale;
+        self.tuning.change_key(key, scale);
     }
 
     /// Renders one block into `left`/`right` (overwriting).
@@ -54,7 +50,6 @@ impl Pulse {
         right[..n].fill(0.0);
         if let Some(beat) = b.beat {
             let degree = self.pattern[(beat % self.len as u64) as usize];
-            let note = (self.tonic + self.scale.degree(degree)) as f32;
             let accent = if beat % 4 == 0 { 1.0 } else { 0.8 };
             let amp = 0.3 * (0.45 + 0.55 * b.energy) * accent;
             let beat_s = 60.0 / b.tempo.max(1.0);
@@ -63,7 +58,7 @@ impl Pulse {
             let index = self.bell * (0.15 + 0.85 * b.brightness);
             self.pool.allocate().start(
                 b.sample_rate,
-                midi_hz(note),
+                self.tuning.hz(degree),
                 amp,
                 self.attack_s,
                 decay,
