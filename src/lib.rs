@@ -20,6 +20,9 @@
 
 pub use isochord_dsp as dsp;
 pub use isochord_engine as engine;
+/// Live playback on the system's audio output (the `cpal` feature, on by default).
+#[cfg(feature = "cpal")]
+pub use isochord_engine::live;
 
 pub use isochord_dsp::{
     Command, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
@@ -29,3 +32,5 @@ pub use isochord_engine::{
     OfflineSession, Preset, RenderOutcome, Renderer, SampleFormat, SourceError, Static, Telemetry,
     WavSink, CONTROL_RATE_HZ,
 };
+#[cfg(feature = "cpal")]
+pub use isochord_engine::{DeviceChoice, LiveError, LiveEvent, LiveOptions, LiveOutput, Recorder};

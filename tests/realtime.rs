@@ -46,13 +46,13 @@ fn audio_thread_never_allocates_while_everything_changes() {
             (round % 2) as f32,
         );
         handle.set(Param::Tempo, f32::NAN);
-        if round % 7 == 0 {
+        if round.is_multiple_of(7) {
             handle.set_key(
                 Key::new((round % 12) as u8),
                 Scale::ALL[(round % 7) as usize],
             );
         }
-        if round % 5 == 0 && handle.switch_to(&presets[switches % 4].sound).is_ok() {
+        if round.is_multiple_of(5) && handle.switch_to(&presets[switches % 4].sound).is_ok() {
             switches += 1;
         }
         handle.poll();

@@ -10,17 +10,17 @@ use isochord::{Key, Layer, Param, Scale, Soundscape};
 /// and off, the key changes; NaN and infinity are thrown in.
 fn sweep(t: f32, s: &mut Soundscape) {
     let step = (t / 5.0) as u32;
-    let phase = step % 2 == 0;
+    let phase = step.is_multiple_of(2);
     for (i, p) in Param::ALL.into_iter().enumerate() {
         let (lo, hi) = p.range();
         let high = if i % 2 == 0 { phase } else { !phase };
         s.set(p, if high { hi } else { lo });
     }
-    if step % 3 == 0 {
+    if step.is_multiple_of(3) {
         s.set(Param::Tempo, f32::NAN);
         s.set(Param::Brightness, f32::INFINITY);
     }
-    if step % 5 == 0 {
+    if step.is_multiple_of(5) {
         let key = Key::new((step % 12) as u8);
         s.set_key(key, Scale::ALL[(step % 7) as usize]);
     }

@@ -1,10 +1,13 @@
 //! `isochord`: render and play adaptive therapeutic soundscapes.
 
+mod devices;
+mod play;
 mod presets;
 mod render;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Adaptive therapeutic soundscapes, steered by the body.
 #[derive(Parser)]
@@ -18,6 +21,10 @@ struct Cli {
 enum Command {
     /// Render a session offline to a WAV file.
     Render(render::RenderArgs),
+    /// Play a session live on the sound card.
+    Play(play::PlayArgs),
+    /// List the audio output devices `play --device` can use.
+    Devices(devices::DevicesArgs),
     /// List the presets, or show one.
     Presets(presets::PresetsArgs),
 }
@@ -47,9 +54,13 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // the reference for `play`'s time to first audio
+    let started = Instant::now();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => render::run(args),
+        Command::Play(args) => play::run(args, started),
+        Command::Devices(args) => devices::run(args),
         Command::Presets(args) => presets::run(args),
     };
     match result {

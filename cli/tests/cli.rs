@@ -166,7 +166,7 @@ fn bad_input_fails_clearly_and_writes_nothing() {
 fn ctrl_c_finalises_a_valid_faded_wav() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("long.wav");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_isochord"))
+    let child = Command::new(env!("CARGO_BIN_EXE_isochord"))
         .args(["render", "--preset", "sleep", "--duration", "2h", "--out"])
         .arg(&out)
         .stdout(std::process::Stdio::piped())

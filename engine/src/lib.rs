@@ -4,8 +4,11 @@
 #![warn(missing_docs)]
 
 pub mod automation;
+pub mod biometrics;
 pub mod control;
 pub mod duration;
+#[cfg(feature = "cpal")]
+pub mod live;
 pub mod offline;
 pub mod preset;
 pub mod realtime;
@@ -15,6 +18,10 @@ pub mod wav;
 pub use automation::Automation;
 pub use control::{AutomationController, Controller, Static, CONTROL_RATE_HZ};
 pub use duration::{format_duration, parse_duration};
+#[cfg(feature = "cpal")]
+pub use live::{
+    DeviceChoice, LiveError, LiveEvent, LiveOptions, LiveOutput, OutputDevice, Recorder,
+};
 pub use offline::{OfflineSession, RenderOutcome};
 pub use preset::{Goal, Preset};
 pub use realtime::{new_engine, EngineHandle, Renderer, Telemetry};
