@@ -1,6 +1,7 @@
 //! `isochord`: render and play adaptive therapeutic soundscapes.
 
 mod devices;
+mod features;
 mod play;
 mod presets;
 mod render;
@@ -27,6 +28,8 @@ enum Command {
     Devices(devices::DevicesArgs),
     /// List the presets, or show one.
     Presets(presets::PresetsArgs),
+    /// Windowed biometric features (HRV, EDA, respiration, movement) from a recording.
+    Features(features::FeaturesArgs),
 }
 
 /// A failure with the exit code it deserves.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Play(args) => play::run(args, started),
         Command::Devices(args) => devices::run(args),
         Command::Presets(args) => presets::run(args),
+        Command::Features(args) => features::run(args),
     };
     match result {
         Ok(code) => code,

@@ -203,3 +203,50 @@ fn ctrl_c_finalises_a_valid_faded_wav() {
     assert!(tail.iter().all(|s| s.abs() < 1e-4), "faded out to silence");
     assert_eq!(files_in(dir.path()), ["long.wav"], "no partial files left");
 }
+
+#[test]
+fn features_from_a_wfdb_record_and_an_e4_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.csv");
+    let hea = root.join("engine/tests/data/biometrics/mitbih/100.hea");
+    let o = isochord(&[
+        "features",
+        "--input",
+        hea.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let hr_col = header.iter().position(|c| *c == "mean_hr").unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // 30:05 of record, 60 s windows every 5 s, full windows only
+    assert!((345..=350).contains(&rows.len()), "{} windows", rows.len());
+    let hr: Vec<f64> = rows.iter().filter_map(|r| r[hr_col].parse().ok()).collect();
+    let mean = hr.iter().sum::<f64>() / hr.len() as f64;
+    // MIT-BIH 100: 2273 beats in 30:05, about 75.6 bpm
+    assert!((mean - 75.6).abs() < 1.5, "mean HR {mean}");
+
+    let e4 = root.join("tests/data/e4_excerpt");
+    let o = isochord(&["features", "--input", e4.to_str().unwrap(), "--hop", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.lines().count() >= 5, "{stdout}");
+    assert!(stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .any(|c| !c.is_empty()));
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "time,hr\n0,70\n1,seventy\n2,71\n").unwrap();
+    let o = isochord(&["features", "--input", bad.to_str().unwrap()]);
+    assert!(o.status.success(), "a bad row is reported and skipped");
+    assert!(stderr(&o).contains("bad.csv:3"), "{}", stderr(&o));
+    let o = isochord(&["features", "--input", "/nonexistent.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+}
