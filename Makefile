@@ -23,7 +23,9 @@ demo: setup
 	cargo build --release -p isochord-cli
 	@mkdir -p out
 	$(ISOCHORD) render --preset relax --duration 5m --automation assets/demo/relax-arc.csv --out out/demo-relax.wav
-	@echo "demo session written to out/demo-relax.wav"
+	@echo "demo session written to out/demo-relax.wav; now playing it live (Ctrl-C fades out and stops)"
+	@$(ISOCHORD) play --preset relax --duration 5m --automation assets/demo/relax-arc.csv \
+	  || echo "no audio device could be opened here: listen to out/demo-relax.wav instead"
 
 test: setup
 	cargo fmt --all -- --check
