@@ -75,15 +75,12 @@ impl Soundscape {
         let sr = sample_rate.clamp(8_000.0, 384_000.0);
         let cfg = config.clone();
         let mut rng = Rng::new(seed, 0);
-        let params = core::array::from_fn(|i| {
+        let params: [Smoother; PARAM_COUNT] = core::array::from_fn(|i| {
             let p = Param::ALL[i];
             let v = p.clamp(cfg.start_value(p)).unwrap_or(p.range().0);
             Smoother::new(v, p.max_rate(), CORNER_S)
         });
-        let values = core::array::from_fn(|i| {
-            let p = Param::ALL[i];
-            p.clamp(cfg.start_value(p)).unwrap_or(p.range().0)
-        });
+        let values: [f32; PARAM_COUNT] = core::array::from_fn(|i| params[i].value());
         let pad = Pad::new(
             &cfg.pad,
             cfg.key,
