@@ -9,6 +9,7 @@ pub mod control;
 pub mod duration;
 #[cfg(feature = "cpal")]
 pub mod live;
+pub mod mood;
 pub mod offline;
 pub mod preset;
 pub mod realtime;
