@@ -13,6 +13,13 @@ pub const CONTROL_RATE_HZ: f64 = 10.0;
 pub trait Controller: Send {
     /// Called at session time `time` seconds; pushes any commands for the soundscape.
     fn tick(&mut self, time: f64, out: &mut Vec<Command>);
+
+    /// Hears what the soundscape played since the last call: `seconds` of output with
+    /// mean square `mean_square` (both channels, full scale 1) and peak `peak`. Adaptive
+    /// sessions meter the listening dose with it; the default ignores it.
+    fn output(&mut self, seconds: f64, mean_square: f64, peak: f32) {
+        let _ = (seconds, mean_square, peak);
+    }
 }
 
 /// Holds the preset's starting sound: sends nothing.

@@ -81,6 +81,24 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// Serde helpers: a [`Duration`] written as text (`"90s"`, `"10m"`, `"1h30m"`).
+pub mod as_text {
+    use super::{format_duration, parse_duration};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Reads a duration from text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Writes a duration as text.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(*d))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

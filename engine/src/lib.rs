@@ -3,6 +3,7 @@
 //! [`isochord_dsp::Soundscape`] and the [`isochord_dsp::Command`]s sent to it.
 #![warn(missing_docs)]
 
+pub mod allowance;
 pub mod automation;
 pub mod biometrics;
 pub mod control;
@@ -11,8 +12,11 @@ pub mod duration;
 pub mod live;
 pub mod mood;
 pub mod offline;
+pub mod policy;
 pub mod preset;
+pub mod protocol;
 pub mod realtime;
+pub mod session;
 pub mod source_error;
 pub mod wav;
 

@@ -105,7 +105,16 @@ impl OfflineSession {
             scape.render(out);
             write(out)?;
             done = end;
-            meter.merge(&scape.take_meter());
+            let m = scape.take_meter();
+            if m.frames > 0 {
+                let ms = m.sum_sq / (2 * m.frames) as f64;
+                self.controller.output(m.frames as f64 / sr, ms, m.peak);
+            }
+            meter.merge(&m);
+            if scape.faded_out() && done < total {
+                // the controller faded the session out early (a sleep fade on calm)
+                total = done;
+            }
             progress(done, total);
         }
         Ok(RenderOutcome {

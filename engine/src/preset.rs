@@ -1,9 +1,9 @@
 //! Presets: a complete sound and its session defaults, as TOML.
 
-use crate::duration::{format_duration, parse_duration};
+use crate::protocol::Protocol;
 use crate::source_error::SourceError;
 use isochord_dsp::SoundscapeConfig;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,20 +34,14 @@ pub struct Preset {
     #[serde(default)]
     pub goal: Goal,
     /// Default session length.
-    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(with = "crate::duration::as_text")]
     pub duration: Duration,
     /// The sound.
     #[serde(default)]
     pub sound: SoundscapeConfig,
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    parse_duration(&text).map_err(serde::de::Error::custom)
-}
-
-fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_duration(*d))
+    /// How an adaptive session leads the listener (none: the preset only plays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
 }
 
 /// The presets that ship inside the binary: `(name, TOML text)`.
@@ -86,6 +80,21 @@ impl Preset {
             let path: Vec<&str> = std::iter::once("sound").chain(e.field.split('.')).collect();
             let err = SourceError::file(origin, e.message).with_field(path.join("."));
             return Err(locate(err, text, &path));
+        }
+        if let Some(protocol) = &preset.protocol {
+            let checked = protocol.validate().map_err(|e| (e.field, e.message)).and_then(|()| {
+                (0..protocol.palettes.len()).try_for_each(|i| {
+                    protocol
+                        .apply_palette(&preset.sound, i)
+                        .map(|_| ())
+                        .map_err(|m| (format!("palettes.{i}.sound"), m))
+                })
+            });
+            if let Err((field, message)) = checked {
+                let path: Vec<&str> = std::iter::once("protocol").chain(field.split('.')).collect();
+                let err = SourceError::file(origin, message).with_field(path.join("."));
+                return Err(locate(err, text, &path));
+            }
         }
         Ok(preset)
     }
