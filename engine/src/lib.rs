@@ -17,6 +17,7 @@ pub mod preset;
 pub mod protocol;
 pub mod realtime;
 pub mod session;
+pub mod simulation;
 pub mod source_error;
 pub mod wav;
 

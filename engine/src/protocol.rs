@@ -173,7 +173,7 @@ impl Default for BreathPacing {
             baseline: Duration::from_secs(120),
             fraction_of_baseline: 0.75,
             floor_per_min: 6.0,
-            match_per_min: 2.0,
+            match_per_min: 6.0,
             lead_per_min: 0.5,
             tolerance_per_min: 1.5,
         }

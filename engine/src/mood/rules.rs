@@ -6,17 +6,19 @@
 //!
 //! | feature | with a baseline (z-score) | without one (absolute anchor) |
 //! |---|---|---|
-//! | `mean_hr` | +z | +(HR - 70 bpm) / 12 |
-//! | `rmssd` | -z | -(ln RMSSD - ln 40 ms) / 0.5 |
+//! | `mean_hr` | +z | +(HR - 76 bpm) / 12 |
+//! | `rmssd` | -z | -(ln RMSSD - ln 30 ms) / 0.5 |
 //! | `eda_tonic` | +z | not used (0.14-5 µS between people) |
-//! | `scr_rate` | +z | +(rate - 2 /min) / 2 |
+//! | `scr_rate` | +z | +(rate - 3 /min) / 2 |
 //! | `resp_rate` | +z | +(rate - 15 /min) / 4 |
 //!
 //! Higher heart rate, lower vagal HRV (RMSSD), higher skin conductance and more
 //! skin-conductance responses and faster breathing all go with sympathetic arousal
 //! (DOMAIN.md, "Detecting arousal"). The scores are averaged with the weights of
 //! [`RuleConfig`] and passed through a logistic: arousal = 1 / (1 + e^(-gain × score)).
-//! Absolute anchors are population rules of thumb, so without a baseline the confidence
+//! The absolute anchors describe a seated adult at rest, neither calm nor stressed (heart
+//! rate 76 bpm, RMSSD 30 ms, 3 SCRs and 15 breaths a minute), who scores 0.5. They are
+//! population rules of thumb, so without a baseline the confidence
 //! is scaled down ([`RuleConfig::no_baseline_confidence`]).
 //!
 //! Confidence = window quality × share of the total weight that was available ×
@@ -90,14 +92,14 @@ impl RuleEstimator {
         let total = c.w_hr + c.w_rmssd + c.w_eda + c.w_scr + c.w_resp;
         let mut terms: Vec<(f64, f64)> = Vec::with_capacity(5);
         let has_baseline = rel.is_some();
-        let hr = z(Feature::MeanHr).or_else(|| abs.get(Feature::MeanHr).map(|h| (h - 70.0) / 12.0));
+        let hr = z(Feature::MeanHr).or_else(|| abs.get(Feature::MeanHr).map(|h| (h - 76.0) / 12.0));
         if let Some(s) = hr {
             terms.push((c.w_hr, s));
         }
         let rmssd = z(Feature::Rmssd).map(|v| -v).or_else(|| {
             abs.get(Feature::Rmssd)
                 .filter(|r| *r > 0.0)
-                .map(|r| -(r.ln() - 40f64.ln()) / 0.5)
+                .map(|r| -(r.ln() - 30f64.ln()) / 0.5)
         });
         if let Some(s) = rmssd {
             terms.push((c.w_rmssd, s));
@@ -106,7 +108,7 @@ impl RuleEstimator {
             terms.push((c.w_eda, s));
         }
         let scr =
-            z(Feature::ScrRate).or_else(|| abs.get(Feature::ScrRate).map(|r| (r - 2.0) / 2.0));
+            z(Feature::ScrRate).or_else(|| abs.get(Feature::ScrRate).map(|r| (r - 3.0) / 2.0));
         if let Some(s) = scr {
             terms.push((c.w_scr, s));
         }

@@ -138,20 +138,25 @@ impl BreathPacer {
                 ),
             ));
         }
+        // Where the listener breathes: the baseline once known, else the latest rate.
+        let listener = self.baseline.or(self.measured);
         let (state, goal, rate, why) = if let Some(g) = grounding {
             (BreathState::Grounding, g, self.cfg.match_per_min, String::new())
         } else if frozen {
             (BreathState::Frozen, self.guide, 0.0, String::new())
-        } else if let Some(b) = self.baseline {
-            let target = self.target().unwrap_or(b);
+        } else if let (Some(b), Some(target), true) = (self.baseline, self.target(), leading) {
             let not_following = self
                 .measured
                 .is_some_and(|m| m > self.guide + self.cfg.tolerance_per_min);
-            if !leading {
-                (BreathState::Matching, b, self.cfg.match_per_min, String::new())
-            } else if (self.guide - target).abs() < 0.05 {
+            // Leading means moving away from the listener's own rate toward the target;
+            // a guide on the far side of the target first comes back at the matching rate.
+            let away = (target - self.guide) * (target - b) > 0.0
+                && (self.guide - b).abs() < (target - b).abs();
+            if (self.guide - target).abs() < 0.05 {
                 (BreathState::AtTarget, target, self.cfg.lead_per_min, String::new())
-            } else if not_following && target < self.guide {
+            } else if !away && (self.guide - b).abs() >= (target - b).abs() {
+                (BreathState::Matching, target, self.cfg.match_per_min, String::new())
+            } else if not_following {
                 let m = self.measured.unwrap_or(0.0);
                 (
                     BreathState::Holding,
@@ -165,6 +170,8 @@ impl BreathPacer {
             } else {
                 (BreathState::Leading, target, self.cfg.lead_per_min, String::new())
             }
+        } else if let Some(l) = listener {
+            (BreathState::Matching, l, self.cfg.match_per_min, String::new())
         } else {
             (BreathState::Waiting, self.guide, 0.0, String::new())
         };
