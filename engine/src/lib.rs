@@ -11,6 +11,7 @@ pub mod duration;
 pub mod live;
 pub mod mood;
 pub mod offline;
+pub mod personal;
 pub mod preset;
 pub mod realtime;
 pub mod source_error;
