@@ -12,6 +12,7 @@ pub mod duration;
 pub mod live;
 pub mod mood;
 pub mod offline;
+pub mod personal;
 pub mod policy;
 pub mod preset;
 pub mod protocol;
