@@ -1,7 +1,9 @@
 //! `isochord`: render and play adaptive therapeutic soundscapes.
 
+mod adaptive;
 mod devices;
 mod features;
+mod input;
 mod play;
 mod presets;
 mod render;

@@ -1,5 +1,7 @@
 //! `isochord render`: an offline session to WAV.
 
+use crate::adaptive::{AdaptiveArgs, Finisher, Plan};
+use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,8 +31,15 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Keyframe file (CSV: time, then parameter columns) steering the session.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "biometrics")]
     automation: Option<PathBuf>,
+    /// Biometric recording steering an adaptive session: an Empatica E4 export folder
+    /// (`e4:DIR` or the folder), a CSV or JSON Lines file of readings (`file:PATH` or the
+    /// path), or `sim` for the simulated listener. Replayed against the virtual clock.
+    #[arg(long)]
+    biometrics: Option<String>,
+    #[command(flatten)]
+    adaptive: AdaptiveArgs,
     /// Output sample rate, Hz.
     #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     sample_rate: u32,
@@ -67,9 +76,48 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
     if duration < Duration::from_secs(1) {
         return Err(Failure::input("--duration must be at least 1s"));
     }
-    let controller: Box<dyn Controller> = match automation {
-        Some(a) => Box::new(AutomationController::new(a, &preset.sound)),
-        None => Box::new(Static),
+    let mut finisher: Option<Finisher> = None;
+    let mut sound = preset.sound.clone();
+    let controller: Box<dyn Controller> = match (&args.biometrics, automation) {
+        (Some(spec), _) => {
+            let input: InputSpec = spec.parse().map_err(Failure::input)?;
+            if input.is_live() {
+                return Err(Failure::input(format!(
+                    "--biometrics {spec}: a live input cannot be rendered offline; record it to a file, or use `isochord play --source`"
+                )));
+            }
+            let mut plan = Plan::new(
+                &preset,
+                duration.as_secs_f64(),
+                &input,
+                spec,
+                &args.adaptive,
+                args.seed,
+            )?;
+            let source = match input {
+                InputSpec::Simulator => plan.simulated_source(args.seed),
+                _ => input.open_file().map_err(Failure::input)?,
+            };
+            if !args.quiet {
+                for n in &plan.notes {
+                    eprintln!("{n}");
+                }
+            }
+            sound = plan.sound.clone();
+            let feed = Box::new(isochord_engine::session::ReplayFeed::new(source));
+            let (c, f) = plan.start(feed, args.seed)?;
+            finisher = Some(f);
+            c
+        }
+        (None, Some(a)) => Box::new(AutomationController::new(a, &preset.sound)),
+        (None, None) => {
+            if args.adaptive.log.is_some() || args.adaptive.profile.is_some() {
+                return Err(Failure::input(
+                    "--log and --profile need --biometrics (an adaptive session)",
+                ));
+            }
+            Box::new(Static)
+        }
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -80,7 +128,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
     }
 
     let session = OfflineSession {
-        config: preset.sound.clone(),
+        config: sound.clone(),
         sample_rate: args.sample_rate,
         seed: args.seed,
         duration,
@@ -164,6 +212,17 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
                 String::new()
             }
         );
+    }
+    if let Some(f) = finisher {
+        let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
+        for n in f.finish(goal) {
+            if !args.quiet || n.starts_with("warning") {
+                eprintln!("{n}");
+            }
+        }
+        if let (Some(log), false) = (&args.adaptive.log, args.quiet) {
+            println!("log: {}", log.display());
+        }
     }
     if outcome.interrupted {
         eprintln!(

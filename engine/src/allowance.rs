@@ -85,7 +85,10 @@ impl AllowanceConfig {
             None => (loudness_dbfs, ceiling_dbfs),
             Some(cap) => {
                 let max_dbfs = (cap - self.calibration_db) as f32;
-                (loudness_dbfs.min(max_dbfs), ceiling_dbfs.min(max_dbfs + 10.0))
+                (
+                    loudness_dbfs.min(max_dbfs),
+                    ceiling_dbfs.min(max_dbfs + 10.0),
+                )
             }
         }
     }
@@ -154,9 +157,8 @@ impl SoundAllowance {
 
     /// Equivalent continuous level over the time metered, dB SPL.
     pub fn leq_db(&self) -> Option<f64> {
-        (self.seconds > 0.0 && self.energy_s > 0.0).then(|| {
-            self.config.calibration_db + 10.0 * (self.energy_s / self.seconds).log10()
-        })
+        (self.seconds > 0.0 && self.energy_s > 0.0)
+            .then(|| self.config.calibration_db + 10.0 * (self.energy_s / self.seconds).log10())
     }
 
     /// Loudest metered stretch, dB SPL.
@@ -171,9 +173,8 @@ impl SoundAllowance {
 
     /// Hours of listening a week at the current `leq` before the allowance is used up.
     pub fn weekly_hours_at_leq(&self) -> Option<f64> {
-        self.leq_db().map(|l| {
-            self.config.listener.weekly_dose_pa2h() / pressure_sq(l)
-        })
+        self.leq_db()
+            .map(|l| self.config.listener.weekly_dose_pa2h() / pressure_sq(l))
     }
 }
 
@@ -214,6 +215,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.capped(-24.0, -1.0), (-40.0, -30.0));
-        assert_eq!(AllowanceConfig::default().capped(-24.0, -1.0), (-24.0, -1.0));
+        assert_eq!(
+            AllowanceConfig::default().capped(-24.0, -1.0),
+            (-24.0, -1.0)
+        );
     }
 }

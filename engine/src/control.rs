@@ -20,6 +20,21 @@ pub trait Controller: Send {
     fn output(&mut self, seconds: f64, mean_square: f64, peak: f32) {
         let _ = (seconds, mean_square, peak);
     }
+
+    /// Events since the last call (decisions and their reasons), for a live display.
+    fn take_events(&mut self) -> Vec<crate::policy::SessionEvent> {
+        Vec::new()
+    }
+
+    /// A short description of what the controller is doing, for a status line.
+    fn status_text(&self) -> Option<String> {
+        None
+    }
+
+    /// The session ended (completed or stopped) at `time`: write out whatever is kept.
+    fn finish(&mut self, time: f64) {
+        let _ = time;
+    }
 }
 
 /// Holds the preset's starting sound: sends nothing.

@@ -117,6 +117,7 @@ impl OfflineSession {
             }
             progress(done, total);
         }
+        self.controller.finish(done as f64 / sr);
         Ok(RenderOutcome {
             frames: done,
             meter,

@@ -82,16 +82,21 @@ impl Preset {
             return Err(locate(err, text, &path));
         }
         if let Some(protocol) = &preset.protocol {
-            let checked = protocol.validate().map_err(|e| (e.field, e.message)).and_then(|()| {
-                (0..protocol.palettes.len()).try_for_each(|i| {
-                    protocol
-                        .apply_palette(&preset.sound, i)
-                        .map(|_| ())
-                        .map_err(|m| (format!("palettes.{i}.sound"), m))
-                })
-            });
+            let checked = protocol
+                .validate()
+                .map_err(|e| (e.field, e.message))
+                .and_then(|()| {
+                    (0..protocol.palettes.len()).try_for_each(|i| {
+                        protocol
+                            .apply_palette(&preset.sound, i)
+                            .map(|_| ())
+                            .map_err(|m| (format!("palettes.{i}.sound"), m))
+                    })
+                });
             if let Err((field, message)) = checked {
-                let path: Vec<&str> = std::iter::once("protocol").chain(field.split('.')).collect();
+                let path: Vec<&str> = std::iter::once("protocol")
+                    .chain(field.split('.'))
+                    .collect();
                 let err = SourceError::file(origin, message).with_field(path.join("."));
                 return Err(locate(err, text, &path));
             }

@@ -298,6 +298,10 @@ pub struct Protocol {
     /// within reach).
     #[serde(default = "default_max_lead")]
     pub max_lead: f64,
+    /// When the listener's arousal moves this far from the sound, away from the goal,
+    /// the sound goes back to meet them (at the matching rate) before leading again.
+    #[serde(default = "default_rematch_gap")]
+    pub rematch_gap: f64,
     /// Feedback rules.
     #[serde(default)]
     pub feedback: Feedback,
@@ -323,6 +327,9 @@ fn default_lead_rate() -> f64 {
 }
 fn default_max_lead() -> f64 {
     0.15
+}
+fn default_rematch_gap() -> f64 {
+    0.25
 }
 
 /// A protocol field that is out of range: `field` is its dotted path under `protocol`.
@@ -382,6 +389,7 @@ impl Protocol {
         let unit = [
             ("goal_arousal", self.goal_arousal),
             ("max_lead", self.max_lead),
+            ("rematch_gap", self.rematch_gap),
             ("feedback.high", self.feedback.high),
             ("feedback.slow_factor", self.feedback.slow_factor),
             ("escalation.arousal", self.escalation.arousal),
@@ -410,10 +418,7 @@ impl Protocol {
         if !(0.3..=1.0).contains(&self.breath.fraction_of_baseline) {
             return err(
                 "breath.fraction_of_baseline",
-                format!(
-                    "{} is outside 0.3..=1",
-                    self.breath.fraction_of_baseline
-                ),
+                format!("{} is outside 0.3..=1", self.breath.fraction_of_baseline),
             );
         }
         let (lo, hi) = Param::BreathRate.range();
@@ -454,7 +459,10 @@ impl Protocol {
             if p.name.trim().is_empty() || !names.insert(p.name.as_str()) {
                 return err(
                     &format!("palettes.{i}.name"),
-                    format!("palette names must be distinct and not empty ({:?})", p.name),
+                    format!(
+                        "palette names must be distinct and not empty ({:?})",
+                        p.name
+                    ),
                 );
             }
         }

@@ -7,7 +7,13 @@ use isochord_engine::Preset;
 
 fn listener(seed: u64) -> ListenerParams {
     // listeners differ: starting arousal 0.55-0.8, resting level 0.2-0.35
-    let u = |k: u64| ((seed.wrapping_mul(6364136223846793005).wrapping_add(k * 1442695040888963407)) >> 33) as f64 / (1u64 << 31) as f64;
+    let u = |k: u64| {
+        ((seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(k * 1442695040888963407))
+            >> 33) as f64
+            / (1u64 << 31) as f64
+    };
     ListenerParams {
         initial_arousal: 0.55 + 0.25 * u(1),
         resting_arousal: 0.2 + 0.15 * u(2),

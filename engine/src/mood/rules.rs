@@ -2,9 +2,10 @@
 //! fails to load.
 //!
 //! Each available feature becomes a signed score in standard-deviation units, pointing
-//! up with arousal:
+//! up with arousal, once against population anchors (absolute) and, when the person's
+//! baseline is known, once as a z-score against it (relative):
 //!
-//! | feature | with a baseline (z-score) | without one (absolute anchor) |
+//! | feature | relative (z-score) | absolute (anchor) |
 //! |---|---|---|
 //! | `mean_hr` | +z | +(HR - 76 bpm) / 12 |
 //! | `rmssd` | -z | -(ln RMSSD - ln 30 ms) / 0.5 |
@@ -15,7 +16,9 @@
 //! Higher heart rate, lower vagal HRV (RMSSD), higher skin conductance and more
 //! skin-conductance responses and faster breathing all go with sympathetic arousal
 //! (DOMAIN.md, "Detecting arousal"). The scores are averaged with the weights of
-//! [`RuleConfig`] and passed through a logistic: arousal = 1 / (1 + e^(-gain × score)).
+//! [`RuleConfig`] (absolute and relative separately; the score is the mean of the two when
+//! both exist, so the level keeps its population meaning while the person's own changes
+//! sharpen it) and passed through a logistic: arousal = 1 / (1 + e^(-gain × score)).
 //! The absolute anchors describe a seated adult at rest, neither calm nor stressed (heart
 //! rate 76 bpm, RMSSD 30 ms, 3 SCRs and 15 breaths a minute), who scores 0.5. They are
 //! population rules of thumb, so without a baseline the confidence
@@ -82,52 +85,57 @@ impl RuleEstimator {
         Self { cfg }
     }
 
-    /// Weighted mean score and the share of total weight it used, or `None` when no
-    /// feature was available.
+    /// Weighted mean of the absolute scores and of the baseline-relative ones, and the
+    /// share of the total weight available.
     fn score(&self, w: &FeatureWindow) -> (Option<f64>, f64, bool) {
         let c = &self.cfg;
         let abs = &w.features;
-        let rel = w.relative.as_ref();
-        let z = |f: Feature| rel.and_then(|r| r.get(f));
         let total = c.w_hr + c.w_rmssd + c.w_eda + c.w_scr + c.w_resp;
-        let mut terms: Vec<(f64, f64)> = Vec::with_capacity(5);
-        let has_baseline = rel.is_some();
-        let hr = z(Feature::MeanHr).or_else(|| abs.get(Feature::MeanHr).map(|h| (h - 76.0) / 12.0));
-        if let Some(s) = hr {
-            terms.push((c.w_hr, s));
-        }
-        let rmssd = z(Feature::Rmssd).map(|v| -v).or_else(|| {
-            abs.get(Feature::Rmssd)
-                .filter(|r| *r > 0.0)
-                .map(|r| -(r.ln() - 30f64.ln()) / 0.5)
-        });
-        if let Some(s) = rmssd {
-            terms.push((c.w_rmssd, s));
-        }
-        if let Some(s) = z(Feature::EdaTonic) {
-            terms.push((c.w_eda, s));
-        }
-        let scr =
-            z(Feature::ScrRate).or_else(|| abs.get(Feature::ScrRate).map(|r| (r - 3.0) / 2.0));
-        if let Some(s) = scr {
-            terms.push((c.w_scr, s));
-        }
-        let resp =
-            z(Feature::RespRate).or_else(|| abs.get(Feature::RespRate).map(|r| (r - 15.0) / 4.0));
-        if let Some(s) = resp {
-            terms.push((c.w_resp, s));
-        }
-        let used: f64 = terms.iter().map(|t| t.0).sum();
-        if used <= 0.0 {
-            return (None, 0.0, has_baseline);
-        }
+        let absolute = [
+            (c.w_hr, abs.get(Feature::MeanHr).map(|h| (h - 76.0) / 12.0)),
+            (
+                c.w_rmssd,
+                abs.get(Feature::Rmssd)
+                    .filter(|r| *r > 0.0)
+                    .map(|r| -(r.ln() - 30f64.ln()) / 0.5),
+            ),
+            (c.w_eda, None),
+            (c.w_scr, abs.get(Feature::ScrRate).map(|r| (r - 3.0) / 2.0)),
+            (
+                c.w_resp,
+                abs.get(Feature::RespRate).map(|r| (r - 15.0) / 4.0),
+            ),
+        ];
+        let z = |f: Feature| w.relative.as_ref().and_then(|r| r.get(f));
+        let relative = [
+            (c.w_hr, z(Feature::MeanHr)),
+            (c.w_rmssd, z(Feature::Rmssd).map(|v| -v)),
+            (c.w_eda, z(Feature::EdaTonic)),
+            (c.w_scr, z(Feature::ScrRate)),
+            (c.w_resp, z(Feature::RespRate)),
+        ];
         // clamp each score so one wild feature cannot dominate
-        let s = terms
-            .iter()
-            .map(|(w, s)| w * s.clamp(-4.0, 4.0))
+        let mean = |terms: &[(f64, Option<f64>); 5]| {
+            let used: f64 = terms.iter().filter(|t| t.1.is_some()).map(|t| t.0).sum();
+            (used > 0.0).then(|| {
+                terms
+                    .iter()
+                    .filter_map(|(w, s)| s.map(|s| w * s.clamp(-4.0, 4.0)))
+                    .sum::<f64>()
+                    / used
+            })
+        };
+        let coverage = (0..5)
+            .filter(|&i| absolute[i].1.is_some() || relative[i].1.is_some())
+            .map(|i| absolute[i].0)
             .sum::<f64>()
-            / used;
-        (Some(s), used / total, has_baseline)
+            / total;
+        let (a, r) = (mean(&absolute), mean(&relative));
+        let score = match (a, r) {
+            (Some(a), Some(r)) => Some(0.5 * (a + r)),
+            (a, r) => a.or(r),
+        };
+        (score, coverage, r.is_some())
     }
 }
 

@@ -14,6 +14,9 @@
 use super::event::{EventKind, SessionEvent};
 use crate::protocol::BreathPacing;
 
+/// Breathing rates taken as measurements of spontaneous breathing, breaths/min.
+pub const PLAUSIBLE_PER_MIN: std::ops::RangeInclusive<f64> = 7.0..=35.0;
+
 /// What the guide is doing (for events: each change is reported once).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreathState {
@@ -66,9 +69,11 @@ impl BreathPacer {
         }
     }
 
-    /// A window's respiration rate (breaths/min) ending at `time`.
+    /// A window's respiration rate (breaths/min) ending at `time`. Rates outside
+    /// [`PLAUSIBLE_PER_MIN`] are not taken as spontaneous breathing (at rest adults breathe
+    /// 12-20 times a minute; estimates at the edges of the band come from noisy intervals).
     pub fn observe(&mut self, time: f64, resp_per_min: Option<f64>) {
-        let Some(r) = resp_per_min.filter(|r| r.is_finite() && *r > 2.0 && *r < 60.0) else {
+        let Some(r) = resp_per_min.filter(|r| PLAUSIBLE_PER_MIN.contains(r)) else {
             return;
         };
         self.measured = Some(r);
@@ -141,7 +146,12 @@ impl BreathPacer {
         // Where the listener breathes: the baseline once known, else the latest rate.
         let listener = self.baseline.or(self.measured);
         let (state, goal, rate, why) = if let Some(g) = grounding {
-            (BreathState::Grounding, g, self.cfg.match_per_min, String::new())
+            (
+                BreathState::Grounding,
+                g,
+                self.cfg.match_per_min,
+                String::new(),
+            )
         } else if frozen {
             (BreathState::Frozen, self.guide, 0.0, String::new())
         } else if let (Some(b), Some(target), true) = (self.baseline, self.target(), leading) {
@@ -153,9 +163,19 @@ impl BreathPacer {
             let away = (target - self.guide) * (target - b) > 0.0
                 && (self.guide - b).abs() < (target - b).abs();
             if (self.guide - target).abs() < 0.05 {
-                (BreathState::AtTarget, target, self.cfg.lead_per_min, String::new())
+                (
+                    BreathState::AtTarget,
+                    target,
+                    self.cfg.lead_per_min,
+                    String::new(),
+                )
             } else if !away && (self.guide - b).abs() >= (target - b).abs() {
-                (BreathState::Matching, target, self.cfg.match_per_min, String::new())
+                (
+                    BreathState::Matching,
+                    target,
+                    self.cfg.match_per_min,
+                    String::new(),
+                )
             } else if not_following {
                 let m = self.measured.unwrap_or(0.0);
                 (
@@ -168,10 +188,20 @@ impl BreathPacer {
                     ),
                 )
             } else {
-                (BreathState::Leading, target, self.cfg.lead_per_min, String::new())
+                (
+                    BreathState::Leading,
+                    target,
+                    self.cfg.lead_per_min,
+                    String::new(),
+                )
             }
         } else if let Some(l) = listener {
-            (BreathState::Matching, l, self.cfg.match_per_min, String::new())
+            (
+                BreathState::Matching,
+                l,
+                self.cfg.match_per_min,
+                String::new(),
+            )
         } else {
             (BreathState::Waiting, self.guide, 0.0, String::new())
         };
@@ -182,13 +212,11 @@ impl BreathPacer {
                 BreathState::Holding => why,
                 BreathState::Leading => format!(
                     "leading the breath guide from {:.1} toward {:.1}/min at {:.1}/min per minute",
-                    self.guide,
-                    goal,
-                    self.cfg.lead_per_min
+                    self.guide, goal, self.cfg.lead_per_min
                 ),
-                BreathState::Matching => format!(
-                    "breath guide matches the listener's breathing ({goal:.1}/min)"
-                ),
+                BreathState::Matching => {
+                    format!("breath guide matches the listener's breathing ({goal:.1}/min)")
+                }
                 BreathState::AtTarget => {
                     format!("breath guide reached its target of {goal:.1}/min")
                 }
@@ -251,6 +279,12 @@ mod tests {
     fn resonance_floor_and_slow_breathers() {
         let mut p = BreathPacer::new(BreathPacing::default(), 6.0, Some(7.0));
         assert_eq!(p.target(), Some(6.0));
+        p.observe(10.0, Some(6.1));
+        assert_eq!(
+            p.measured(),
+            None,
+            "implausibly slow for spontaneous breathing"
+        );
         let mut p2 = BreathPacer::new(BreathPacing::default(), 6.0, Some(5.0));
         assert_eq!(p2.target(), Some(5.0), "never speeds breathing up");
         run(&mut p, 0.0, 10.0, false, None);

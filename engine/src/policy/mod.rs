@@ -27,7 +27,7 @@ mod escalation;
 mod event;
 mod tracker;
 
-pub use breath::{BreathPacer, BreathState};
+pub use breath::{BreathPacer, BreathState, PLAUSIBLE_PER_MIN};
 pub use escalation::{Condition, EscalationMonitor};
 pub use event::{EventKind, SessionEvent};
 pub use tracker::ArousalTracker;
@@ -54,6 +54,8 @@ pub enum Action {
     Waiting4Listener,
     /// At the goal.
     AtGoal,
+    /// Going back to meet a listener whose arousal moved away from the goal.
+    Rematching,
     /// Holding: the estimator abstains or quality is poor.
     Holding,
     /// Holding: the sensor is lost.
@@ -77,6 +79,7 @@ impl Action {
             Action::Paused => "paused",
             Action::Waiting4Listener => "waiting_for_listener",
             Action::AtGoal => "at_goal",
+            Action::Rematching => "rematching",
             Action::Holding => "holding",
             Action::SensorHold => "sensor_hold",
             Action::Drifting => "drifting",
@@ -213,7 +216,8 @@ impl Policy {
         self.last_quality = Some(window.quality);
         self.escalation
             .observe_window(t, window.features.get(Feature::MeanHr), window.quality);
-        self.breath.observe(t, window.features.get(Feature::RespRate));
+        self.breath
+            .observe(t, window.features.get(Feature::RespRate));
         if estimate.usable() {
             self.tracker.push(t, estimate.arousal);
             self.escalation
@@ -268,7 +272,13 @@ impl Policy {
         &self.breath
     }
 
-    fn decide(&mut self, action: Action, reason: String, time: f64, events: &mut Vec<SessionEvent>) {
+    fn decide(
+        &mut self,
+        action: Action,
+        reason: String,
+        time: f64,
+        events: &mut Vec<SessionEvent>,
+    ) {
         if action != self.action {
             events.push(SessionEvent::new(time, EventKind::Decision, reason.clone()));
         }
@@ -366,10 +376,14 @@ impl Policy {
         let (action, reason) = if grounding {
             (
                 Action::Grounding,
-                "escalation raised: on the neutral grounding sound until conditions clear".to_string(),
+                "escalation raised: on the neutral grounding sound until conditions clear"
+                    .to_string(),
             )
         } else if kind == PhaseKind::Fade {
-            (Action::Fading, "fading out to the end of the session".to_string())
+            (
+                Action::Fading,
+                "fading out to the end of the session".to_string(),
+            )
         } else if let Some(since) = self.lost_since {
             let hold = loss.hold.as_secs_f64();
             if time - since < hold {
@@ -387,7 +401,11 @@ impl Policy {
                 )
             }
         } else if let Some(est) = self.latest.as_ref().filter(|e| !e.usable()) {
-            let why = est.abstain.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            let why = est
+                .abstain
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             (
                 Action::Holding,
                 format!(
@@ -482,6 +500,18 @@ impl Policy {
         let dir = (goal - self.level).signum();
         let trend = self.tracker.trend_per_min();
         let tempo = self.out.tempo;
+        // The listener moved away from the goal, far from the sound: meet them again.
+        let away = (self.level - a) * (goal - a).signum();
+        if away > p.rematch_gap || (self.action == Action::Rematching && away > p.max_lead + 0.01) {
+            let meet = a + p.max_lead * (goal - a).signum();
+            self.level = Self::toward(self.level, meet, p.match_per_min, dt);
+            return (
+                Action::Rematching,
+                format!(
+                    "arousal {a:.2} moved {away:.2} away from the sound: going back to meet the listener (tempo {tempo:.0} BPM)"
+                ),
+            );
+        }
         if (goal - self.level).abs() < 1e-3 {
             self.level = goal;
             return (

@@ -16,6 +16,7 @@ use crate::policy::{EventKind, Policy, PolicyStatus, SessionEvent};
 use crate::protocol::Protocol;
 use isochord_dsp::{Command, SoundscapeConfig};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Everything an adaptive session needs besides its feed.
 pub struct AdaptiveSetup {
@@ -83,6 +84,7 @@ pub struct AdaptiveController {
     ended_reported: bool,
     time: f64,
     fade_start: Option<f64>,
+    outcome: Arc<Mutex<Option<SessionOutcome>>>,
 }
 
 impl AdaptiveController {
@@ -124,6 +126,7 @@ impl AdaptiveController {
             ended_reported: false,
             time: 0.0,
             fade_start: None,
+            outcome: Arc::new(Mutex::new(None)),
         };
         if s.info.simulated {
             s.event(SessionEvent::new(
@@ -191,7 +194,11 @@ impl AdaptiveController {
                 Err(issue) => {
                     self.second.issues += 1;
                     // report the first of each kind and field, then every 100th
-                    let key = format!("{:?}:{}", issue.kind, issue.error.field.as_deref().unwrap_or(""));
+                    let key = format!(
+                        "{:?}:{}",
+                        issue.kind,
+                        issue.error.field.as_deref().unwrap_or("")
+                    );
                     let n = {
                         let n = self.issues_reported.entry(key).or_insert(0);
                         *n += 1;
@@ -228,7 +235,11 @@ impl AdaptiveController {
         let usable = est.usable();
         let was_usable = self.latest_estimate.as_ref().is_none_or(|e| e.usable());
         if !usable && was_usable {
-            let why = est.abstain.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            let why = est
+                .abstain
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             self.event(SessionEvent::new(
                 w.end,
                 EventKind::Estimate,
@@ -256,8 +267,14 @@ impl AdaptiveController {
         std::mem::take(&mut self.unseen)
     }
 
+    /// Where the outcome appears when the session finishes (read it after an offline
+    /// render, which consumes the controller).
+    pub fn outcome_slot(&self) -> Arc<Mutex<Option<SessionOutcome>>> {
+        self.outcome.clone()
+    }
+
     /// Ends the session: flushes the log with a summary and returns what it measured.
-    pub fn finish(&mut self) -> SessionOutcome {
+    pub fn finish_session(&mut self) -> SessionOutcome {
         let end = self.fade_start.unwrap_or(self.time);
         let mean = |from: f64, to: f64| {
             let v: Vec<f64> = self
@@ -286,6 +303,9 @@ impl AdaptiveController {
             let pending = std::mem::take(&mut self.pending);
             log.summary(self.time, &outcome, &self.allowance, &pending);
             log.flush();
+        }
+        if let Ok(mut slot) = self.outcome.lock() {
+            *slot = Some(outcome.clone());
         }
         outcome
     }
@@ -328,7 +348,11 @@ impl Controller for AdaptiveController {
         let mut events = Vec::new();
         let before = out.len();
         self.policy.tick(time, out, &mut events);
-        if self.fade_start.is_none() && out[before..].iter().any(|c| matches!(c, Command::FadeOut(_))) {
+        if self.fade_start.is_none()
+            && out[before..]
+                .iter()
+                .any(|c| matches!(c, Command::FadeOut(_)))
+        {
             self.fade_start = Some(time);
         }
         for e in events {
@@ -338,6 +362,51 @@ impl Controller for AdaptiveController {
             let t = self.next_log;
             self.write_log(t);
             self.next_log += 1.0;
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<SessionEvent> {
+        AdaptiveController::take_events(self)
+    }
+
+    fn status_text(&self) -> Option<String> {
+        let s = self.policy.status();
+        let est = self.latest_estimate.as_ref();
+        let arousal = match (s.arousal, est) {
+            (_, Some(e)) if !e.usable() => "abstain".to_string(),
+            (Some(a), Some(e)) => {
+                let arrow = match s.trend_per_min {
+                    Some(t) if t > 0.02 => "↑",
+                    Some(t) if t < -0.02 => "↓",
+                    _ => "",
+                };
+                format!("{a:.2}{arrow} conf {:.2}", e.confidence)
+            }
+            _ => "--".to_string(),
+        };
+        let breath = match s.breath_target {
+            Some(t) => format!("{:.1}→{t:.1}/min", s.breath_guide),
+            None => format!("{:.1}/min", s.breath_guide),
+        };
+        Some(format!(
+            "{} · {} · arousal {} · breath {} · allowance {:.2} %{}",
+            s.phase,
+            s.action.name(),
+            arousal,
+            breath,
+            100.0 * self.allowance.used(),
+            if self.info.simulated {
+                " · SIMULATED"
+            } else {
+                ""
+            }
+        ))
+    }
+
+    fn finish(&mut self, time: f64) {
+        self.time = self.time.max(time);
+        if self.outcome.lock().map(|o| o.is_none()).unwrap_or(true) {
+            self.finish_session();
         }
     }
 

@@ -85,10 +85,22 @@ impl RawSummary {
         put("resp_rate", self.resp_rate.map(|v| round(v, 2)));
         put("temp_c", self.temp.map(|v| round(v, 2)));
         put("acc_samples", (self.acc > 0).then_some(self.acc as f64));
-        put("contact_lost", (self.contact_lost > 0).then_some(self.contact_lost as f64));
-        put("ecg_samples", (self.wave[0] > 0).then_some(self.wave[0] as f64));
-        put("ppg_samples", (self.wave[1] > 0).then_some(self.wave[1] as f64));
-        put("resp_samples", (self.wave[2] > 0).then_some(self.wave[2] as f64));
+        put(
+            "contact_lost",
+            (self.contact_lost > 0).then_some(self.contact_lost as f64),
+        );
+        put(
+            "ecg_samples",
+            (self.wave[0] > 0).then_some(self.wave[0] as f64),
+        );
+        put(
+            "ppg_samples",
+            (self.wave[1] > 0).then_some(self.wave[1] as f64),
+        );
+        put(
+            "resp_samples",
+            (self.wave[2] > 0).then_some(self.wave[2] as f64),
+        );
         Json::Object(m)
     }
 }

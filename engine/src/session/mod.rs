@@ -9,11 +9,10 @@ pub use adaptive::{AdaptiveController, AdaptiveSetup, SessionOutcome};
 pub use feed::{ChannelFeed, Feed, ReplayFeed};
 pub use log::SessionLog;
 
-/// The feature settings of adaptive sessions: 60 s windows every 5 s, and no
-/// session-start baseline (a session may start stressed, so its first minutes are no
-/// resting reference).
+/// The feature settings of adaptive sessions: 60 s windows every 5 s, and the person's
+/// baseline from the session's first 5 minutes. A session may start aroused, so the
+/// baseline is a reference for change, not a resting level: estimators must not read
+/// a zero z-score as calm (the rule-based one also scores against population anchors).
 pub fn session_features() -> crate::biometrics::features::FeatureConfig {
-    let mut f = crate::biometrics::features::FeatureConfig::default();
-    f.baseline.duration_s = 0.0;
-    f
+    crate::biometrics::features::FeatureConfig::default()
 }

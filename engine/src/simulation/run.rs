@@ -12,7 +12,9 @@ use crate::mood::{ArousalEstimator, RuleEstimator};
 use crate::policy::SessionEvent;
 use crate::preset::Preset;
 use crate::protocol::SoundPoint;
-use crate::session::{session_features, AdaptiveController, AdaptiveSetup, ReplayFeed, SessionOutcome};
+use crate::session::{
+    session_features, AdaptiveController, AdaptiveSetup, ReplayFeed, SessionOutcome,
+};
 use isochord_dsp::{Command, Param, PARAM_COUNT};
 
 /// How the sound is chosen.
@@ -186,7 +188,7 @@ pub fn simulate(s: SimSession) -> Result<SimResult, String> {
             below_since = None;
         }
     }
-    let outcome = ctl.finish();
+    let outcome = ctl.finish_session();
     let fade = protocol
         .timeline(s.duration_s)
         .last()

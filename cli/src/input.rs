@@ -1,0 +1,183 @@
+//! Biometric inputs named on the command line:
+//! `sim`, `osc://HOST:PORT[?preset=emotibit|hr_apps]`, `e4:DIR`, `file:PATH`, `stdin`,
+//! or a bare path (a folder is an E4 export; `.jsonl` is JSON Lines; otherwise CSV).
+
+use isochord_engine::biometrics::sources::{
+    ArousalScript, Clock, CsvOptions, CsvSource, E4Options, E4Source, JsonLinesOptions,
+    JsonLinesSource, OscConfig, OscSource, SimOptions, Simulator, SimulatorHandle, Source,
+};
+use std::path::{Path, PathBuf};
+
+/// A parsed input specification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputSpec {
+    /// The simulated listener.
+    Simulator,
+    /// OSC over UDP.
+    Osc {
+        /// Address to bind.
+        bind: String,
+        /// Address map preset.
+        preset: String,
+    },
+    /// An E4 export folder.
+    E4(PathBuf),
+    /// A CSV or JSON Lines file of readings.
+    File(PathBuf),
+    /// JSON Lines on standard input.
+    Stdin,
+}
+
+impl std::str::FromStr for InputSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "sim" || s == "simulator" {
+            return Ok(InputSpec::Simulator);
+        }
+        if s == "stdin" || s == "-" {
+            return Ok(InputSpec::Stdin);
+        }
+        if let Some(rest) = s.strip_prefix("osc://") {
+            let (addr, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let addr = if addr.is_empty() {
+                "127.0.0.1:12345"
+            } else {
+                addr
+            };
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!(
+                    "{s}: expected osc://HOST:PORT with a numeric address, e.g. osc://127.0.0.1:12345"
+                ));
+            }
+            let mut preset = "hr_apps".to_string();
+            for kv in query.split('&').filter(|q| !q.is_empty()) {
+                match kv.split_once('=') {
+                    Some(("preset", v)) => preset = v.to_string(),
+                    _ => return Err(format!("{s}: unknown option {kv:?} (only preset=…)")),
+                }
+            }
+            if OscConfig::preset(&preset).is_none() {
+                return Err(format!(
+                    "{s}: unknown OSC preset {preset:?} (emotibit or hr_apps)"
+                ));
+            }
+            return Ok(InputSpec::Osc {
+                bind: addr.to_string(),
+                preset,
+            });
+        }
+        if let Some(dir) = s.strip_prefix("e4:") {
+            return Ok(InputSpec::E4(PathBuf::from(dir)));
+        }
+        if let Some(path) = s.strip_prefix("file:") {
+            return Ok(InputSpec::File(PathBuf::from(path)));
+        }
+        let p = PathBuf::from(s);
+        if p.is_dir() {
+            Ok(InputSpec::E4(p))
+        } else {
+            Ok(InputSpec::File(p))
+        }
+    }
+}
+
+impl InputSpec {
+    /// Whether the input arrives in real time (cannot be rendered offline).
+    pub fn is_live(&self) -> bool {
+        matches!(self, InputSpec::Osc { .. } | InputSpec::Stdin)
+    }
+
+    /// Opens a file input (E4 folder or readings file).
+    pub fn open_file(&self) -> Result<Box<dyn Source>, String> {
+        match self {
+            InputSpec::E4(dir) => E4Source::open(dir, E4Options::default())
+                .map(|s| Box::new(s) as Box<dyn Source>)
+                .map_err(|e| e.to_string()),
+            InputSpec::File(path) => open_readings(path),
+            _ => Err("not a file input".into()),
+        }
+    }
+
+    /// Opens a live input paced by `clock`.
+    pub fn open_live<C: Clock + Clone + 'static>(
+        &self,
+        clock: C,
+    ) -> Result<Box<dyn Source>, String> {
+        match self {
+            InputSpec::Osc { bind, preset } => {
+                let mut cfg = OscConfig::preset(preset)
+                    .ok_or_else(|| format!("unknown OSC preset {preset}"))?;
+                cfg.bind = bind
+                    .parse()
+                    .map_err(|_| format!("osc://{bind}: bad address"))?;
+                OscSource::bind(&cfg, clock)
+                    .map(|s| Box::new(s) as Box<dyn Source>)
+                    .map_err(|e| format!("osc://{bind}: cannot listen: {e}"))
+            }
+            InputSpec::Stdin => JsonLinesSource::stdin(clock)
+                .map(|s| Box::new(s) as Box<dyn Source>)
+                .map_err(|e| format!("stdin: {e}")),
+            _ => Err("not a live input".into()),
+        }
+    }
+}
+
+/// A simulator for a session: a constant script (a listener model steers it).
+pub fn simulator(seed: u64, duration_s: f64, arousal: f64) -> (Simulator, SimulatorHandle) {
+    let sim = Simulator::new(SimOptions {
+        seed,
+        duration: Some(duration_s + 60.0),
+        script: ArousalScript::constant(arousal),
+        ..Default::default()
+    });
+    let h = sim.handle();
+    (sim, h)
+}
+
+fn open_readings(path: &Path) -> Result<Box<dyn Source>, String> {
+    if !path.exists() {
+        return Err(format!("{}: no such file or folder", path.display()));
+    }
+    let jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
+    if jsonl {
+        JsonLinesSource::open(path, JsonLinesOptions::default())
+            .map(|s| Box::new(s) as Box<dyn Source>)
+            .map_err(|e| e.to_string())
+    } else {
+        CsvSource::open(path, CsvOptions::default())
+            .map(|s| Box::new(s) as Box<dyn Source>)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!("sim".parse::<InputSpec>(), Ok(InputSpec::Simulator));
+        assert_eq!("stdin".parse::<InputSpec>(), Ok(InputSpec::Stdin));
+        assert_eq!(
+            "osc://127.0.0.1:9000?preset=emotibit".parse::<InputSpec>(),
+            Ok(InputSpec::Osc {
+                bind: "127.0.0.1:9000".into(),
+                preset: "emotibit".into()
+            })
+        );
+        assert!("osc://localhost".parse::<InputSpec>().is_err());
+        assert!("osc://127.0.0.1:1?preset=x".parse::<InputSpec>().is_err());
+        assert_eq!(
+            "e4:/x/y".parse::<InputSpec>(),
+            Ok(InputSpec::E4("/x/y".into()))
+        );
+        assert_eq!(
+            "file:a.csv".parse::<InputSpec>(),
+            Ok(InputSpec::File("a.csv".into()))
+        );
+    }
+}
