@@ -283,11 +283,6 @@ impl Plan {
         })
     }
 
-    /// The palette played: (index, name).
-    pub fn palette(&self) -> &(usize, String) {
-        &self.palette
-    }
-
     /// For `sim` inputs: a simulator whose listener hears this session. Returns the
     /// source to feed the session with.
     pub fn simulated_source(&mut self, seed: u64) -> Box<dyn Source> {

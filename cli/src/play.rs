@@ -4,14 +4,18 @@
 //! [`CONTROL_RATE_HZ`] against wall-clock session time, sends the commands, polls
 //! telemetry and stream events, and reports. The audio thread belongs to the stream.
 
+use crate::adaptive::{AdaptiveArgs, Finisher, Plan};
+use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
 use isochord_dsp::{Command, Param};
+use isochord_engine::biometrics::sources::{Replay, SourceThread, ThreadOptions, WallClock};
 use isochord_engine::live::{
     DeviceChoice, LiveError, LiveEvent, LiveOutput, OutputDevice, RecordOutcome, Recorder,
     DEFAULT_BUFFER_FRAMES,
 };
 use isochord_engine::offline::STOP_FADE_S;
+use isochord_engine::session::ChannelFeed;
 use isochord_engine::{
     format_duration, new_engine, parse_duration, Automation, AutomationController, Controller,
     EngineHandle, Preset, SampleFormat, Static, Telemetry, CONTROL_RATE_HZ,
@@ -43,8 +47,15 @@ pub struct PlayArgs {
     #[arg(long)]
     record: Option<PathBuf>,
     /// Keyframe file (CSV: time, then parameter columns) steering the session.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "source")]
     automation: Option<PathBuf>,
+    /// Biometric input steering an adaptive session: `sim` (a simulated listener who
+    /// hears the session), `osc://127.0.0.1:12345[?preset=emotibit|hr_apps]`, `e4:DIR` or
+    /// `file:PATH` (replayed at recorded pace), or `stdin` (JSON Lines).
+    #[arg(long)]
+    source: Option<String>,
+    #[command(flatten)]
+    adaptive: AdaptiveArgs,
     /// Seed for every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -85,11 +96,42 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
         .unwrap_or("default")
         .parse()
         .expect("infallible");
-    let mut controller: Box<dyn Controller> = match automation {
-        Some(a) => Box::new(AutomationController::new(a, &preset.sound)),
-        None => Box::new(Static),
-    };
     let mut report = Report::new(args.quiet, args.json);
+    // An adaptive session: check the input and build the plan before the device opens;
+    // the input starts with the session clock.
+    let mut sound = preset.sound.clone();
+    let mut pending: Option<(
+        Plan,
+        InputSpec,
+        Option<Box<dyn isochord_engine::biometrics::Source>>,
+    )> = None;
+    if let Some(spec) = &args.source {
+        let input: InputSpec = spec.parse().map_err(Failure::input)?;
+        let mut plan = Plan::new(
+            &preset,
+            duration.as_secs_f64(),
+            &input,
+            spec,
+            &args.adaptive,
+            args.seed,
+        )?;
+        let file = match &input {
+            InputSpec::Simulator => Some(plan.simulated_source(args.seed)),
+            InputSpec::E4(_) | InputSpec::File(_) => {
+                Some(input.open_file().map_err(Failure::input)?)
+            }
+            _ => None,
+        };
+        for n in &plan.notes {
+            report.note(n);
+        }
+        sound = plan.sound.clone();
+        pending = Some((plan, input, file));
+    } else if args.adaptive.log.is_some() || args.adaptive.profile.is_some() {
+        return Err(Failure::input(
+            "--log and --profile need --source (an adaptive session)",
+        ));
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -107,7 +149,7 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
     let device_ms = ms(t0.elapsed());
     let rate = device.sample_rate();
     let t0 = Instant::now();
-    let (mut handle, renderer) = new_engine(&preset.sound, rate as f32, args.seed);
+    let (mut handle, renderer) = new_engine(&sound, rate as f32, args.seed);
     let engine_ms = ms(t0.elapsed());
     let (recorder, tap) = match &args.record {
         Some(path) => {
@@ -168,8 +210,30 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
         report.note("warning: the device has not asked for audio yet");
     }
 
+    let mut finisher: Option<Finisher> = None;
+    let mut controller: Box<dyn Controller> = match (pending, automation) {
+        (Some((plan, input, file)), _) => {
+            let clock = WallClock::starting_at(session_start);
+            let options = ThreadOptions::default();
+            let spawned = match file {
+                Some(source) => SourceThread::spawn(Replay::new(source, clock), options),
+                None => {
+                    let source = input.open_live(clock).map_err(Failure::input)?;
+                    SourceThread::spawn(source, options)
+                }
+            }
+            .map_err(|e| Failure::runtime(format!("cannot start the input thread: {e}")))?;
+            let (c, f) = plan.start(Box::new(ChannelFeed::new(spawned.0, spawned.1)), args.seed)?;
+            finisher = Some(f);
+            c
+        }
+        (None, Some(a)) => Box::new(AutomationController::new(a, &preset.sound)),
+        (None, None) => Box::new(Static),
+    };
+
     let session = Session {
         preset_name: preset.name.clone(),
+        rate,
         duration,
         fade_s: preset
             .sound
@@ -187,6 +251,13 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
         &mut report,
     );
 
+    controller.finish(session_start.elapsed().as_secs_f64());
+    if let Some(f) = finisher {
+        let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
+        for n in f.finish(goal) {
+            report.note(&n);
+        }
+    }
     // stop the stream before finishing the recording: nothing reaches the tap after this
     let frames = live.frames_played();
     let underruns = live.underruns();
@@ -332,6 +403,7 @@ struct Outcome {
 
 struct Session {
     preset_name: String,
+    rate: u32,
     duration: Duration,
     fade_s: f32,
     choice: DeviceChoice,
@@ -379,6 +451,15 @@ impl Session {
                 controller.tick(t, &mut cmds);
                 for c in &cmds {
                     handle.send(*c);
+                    if let Command::FadeOut(secs) = c {
+                        // the session's own fade (a sleep fade on calm, the closing phase)
+                        fading = Some(t + *secs as f64);
+                        report.event(json!({"event": "fade_out", "reason": "session",
+                            "elapsed_s": t, "seconds": secs}));
+                    }
+                }
+                for e in controller.take_events() {
+                    report.session_event(&e);
                 }
                 if t >= fade_start {
                     let secs = (total - t).max(0.0) as f32;
@@ -393,6 +474,13 @@ impl Session {
             if let Some(tel) = handle.poll() {
                 second.add(&tel);
                 faded_out = tel.faded_out;
+                if let Some(prev) = latest.as_ref() {
+                    let frames = tel.frames.saturating_sub(prev.frames);
+                    if frames > 0 {
+                        let rms = tel.rms as f64;
+                        controller.output(frames as f64 / self.rate as f64, rms * rms, tel.peak);
+                    }
+                }
                 latest = Some(tel);
             }
             while let Some(event) = live.next_event() {
@@ -422,12 +510,20 @@ impl Session {
 
             if t >= next_status {
                 next_status += 1.0;
-                report.event(status_json(t, total, latest.as_ref(), &second, live));
+                let mut status = status_json(t, total, latest.as_ref(), &second, live);
+                if let Some(text) = controller.status_text() {
+                    status["session"] = json!(text);
+                }
+                report.event(status);
                 whole.merge(&second);
                 second = Level::default();
             }
             if let Some(tel) = latest.as_ref() {
-                report.status(&self.status_line(t, tel, &second, live.underruns()));
+                let mut line = self.status_line(t, tel, &second, live.underruns());
+                if let Some(text) = controller.status_text() {
+                    line = format!("{line} │ {text}");
+                }
+                report.status(&line);
             }
 
             if let Some(end) = fading {
@@ -641,6 +737,17 @@ impl Report {
             let _ = writeln!(out, "{value}");
             let _ = out.flush();
         }
+    }
+
+    fn session_event(&mut self, e: &isochord_engine::policy::SessionEvent) {
+        self.event(json!({
+            "event": "session",
+            "kind": e.kind.name(),
+            "time_s": e.time,
+            "message": e.message,
+            "review": e.review,
+        }));
+        self.note(&e.to_string());
     }
 
     fn note(&mut self, text: &str) {

@@ -470,14 +470,15 @@ impl Protocol {
     }
 
     /// The phases laid out over a session of `duration` seconds, with a fade starting at
-    /// the timer. Phases that would start after the session's end are left out; the last
-    /// phase before the fade (or the session's end) is stretched to meet it.
+    /// the timer (a fade takes at most a third of a short session). Phases that would
+    /// start after the session's end are left out; the last phase before the fade (or the
+    /// session's end) is stretched to meet it.
     pub fn timeline(&self, duration: f64) -> Vec<PhaseSpan> {
         let fade = self
             .phases
             .last()
             .filter(|p| p.kind == PhaseKind::Fade)
-            .map(|p| p.duration.as_secs_f64().min(duration));
+            .map(|p| p.duration.as_secs_f64().min(duration / 3.0));
         let body_end = duration - fade.unwrap_or(0.0);
         let body = if fade.is_some() {
             &self.phases[..self.phases.len() - 1]
