@@ -39,7 +39,8 @@ fn mitbih_100_sensitivity_and_ppv_reach_99_3_percent() {
     let ppv = tp as f64 / peaks.len() as f64;
     println!(
         "MIT-BIH 100 MLII: {} annotated beats, {} detected, TP {tp} FN {fn_} FP {fp}: \
-         sensitivity {:.3} %, PPV {:.3} % (NeuroKit2: 99.252 % / 99.339 %); {:?} (test profile)",
+         sensitivity {:.3} %, PPV {:.3} % (NeuroKit2's detector: 99.868 % / 100.000 %, its \
+         corrected peaks: 99.252 % / 99.339 %); {:?} (test profile)",
         beats.len(),
         peaks.len(),
         100.0 * se,
@@ -49,6 +50,8 @@ fn mitbih_100_sensitivity_and_ppv_reach_99_3_percent() {
     assert!(se >= 0.993 && ppv >= 0.993);
 }
 
+/// NeuroKit2's R-peaks (`rpeaks_<name>`, corrected by `ecg_process`) or its detector's
+/// own (`rpeaks_uncorrected_<name>`).
 fn nk_reference_peaks(name: &str) -> Vec<u64> {
     columns(&format!("reference/rpeaks_{name}.csv"))["peak_sample"]
         .iter()
@@ -56,6 +59,9 @@ fn nk_reference_peaks(name: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Detector against detector: our R-peaks against NeuroKit2's before its artifact
+/// correction (which moves, inserts and deletes beats; the corrected peaks are printed
+/// too).
 #[test]
 fn neurokit_ecg_records_agree_with_neurokit_peaks() {
     for (name, file, col, fs) in [
@@ -75,19 +81,23 @@ fn neurokit_ecg_records_agree_with_neurokit_peaks() {
     ] {
         let x: Vec<f32> = columns(file)[col].iter().map(|&v| v as f32).collect();
         let peaks = detect_r_peaks(&x, fs).unwrap();
-        let reference = nk_reference_peaks(name);
-        let (tp, fn_, fp) = match_beats(&reference, &peaks, (0.05 * fs) as u64);
+        let tol = (0.05 * fs) as u64;
+        let corrected = nk_reference_peaks(name);
+        let (ctp, cfn, cfp) = match_beats(&corrected, &peaks, tol);
+        let reference = nk_reference_peaks(&format!("uncorrected_{name}"));
+        let (tp, fn_, fp) = match_beats(&reference, &peaks, tol);
         let exact = match_beats(&reference, &peaks, 0).0;
         println!(
-            "{name}: NeuroKit {} peaks, ours {}: matched within 50 ms {tp}, missed {fn_}, extra {fp}, \
-             same sample {exact}",
+            "{name}: NeuroKit2's detector {} peaks, ours {}: matched within 50 ms {tp}, missed {fn_}, \
+             extra {fp}, same sample {exact} (its corrected peaks: {ctp} matched, {cfn} missed, \
+             {cfp} extra)",
             reference.len(),
             peaks.len()
         );
-        // NeuroKit2's own misplacements (beats on the S-wave upstroke, a first beat it
-        // cannot report, motion artifacts) account for the differences
-        assert!(tp as f64 >= 0.97 * reference.len() as f64, "{name}");
-        assert!(fp as f64 <= 0.03 * reference.len() as f64 + 1.0, "{name}");
+        // the differences: NeuroKit2 cannot report a first beat, and the two detectors
+        // place beats differently in the resting record's motion artifacts
+        assert!(tp as f64 >= 0.98 * reference.len() as f64, "{name}");
+        assert!(fp as f64 <= 0.02 * reference.len() as f64 + 1.0, "{name}");
     }
 }
 

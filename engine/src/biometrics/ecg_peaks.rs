@@ -10,7 +10,8 @@
 //!    detection function (amplitude scale).
 //! 3. **Candidates**: local maxima of the detection function, at most one per 200 ms
 //!    (the larger wins). Each candidate's R-peak is the extreme of the cleaned ECG within
-//!    ±100 ms, in the lead's dominant polarity (estimated per block, with hysteresis).
+//!    ±100 ms, in the lead's dominant polarity (estimated per block, with hysteresis,
+//!    from the candidates that reach the beat threshold of step 4).
 //! 4. **Decision**: a candidate is a beat when its height reaches `threshold` (default
 //!    0.35) times the local QRS level, the median of the five highest candidates between
 //!    5 s before and 2 s after it (robust to a few large artifacts and to slow amplitude
@@ -364,13 +365,22 @@ impl EcgDetector {
         self.template = normalized(&self.template);
     }
 
+    /// Judges the lead's polarity from this block's QRS complexes: the local maxima of
+    /// the detection function that reach `threshold` times the block's QRS level (the
+    /// median of its five highest), as a beat must; the median of their positive
+    /// extremes on the cleaned ECG is compared with that of their negative ones. T waves
+    /// and noise, whose maxima outnumber the beats several times but stay far below
+    /// that threshold, are left out: a cut relative to the upper quartile of all maxima
+    /// let them in, and on a lead with a tall R, a deep S and a biphasic T wave they
+    /// outweighed the R waves and the peaks went to the S waves.
     fn update_polarity(&mut self, clean: &[f64], feat: &[f64], local: &[usize]) {
         if local.is_empty() {
             return;
         }
         let mut hs: Vec<f64> = local.iter().map(|&i| feat[i]).collect();
         hs.sort_by(|a, b| b.total_cmp(a));
-        let cut = hs[(hs.len() / 4).min(hs.len() - 1)] * 0.5;
+        let top = &hs[..hs.len().min(5)];
+        let cut = self.cfg.threshold * top[top.len() / 2];
         let (mut pos, mut neg) = (Vec::new(), Vec::new());
         for &i in local {
             if feat[i] < cut {

@@ -177,14 +177,17 @@ impl Psd {
         Some(p).filter(|p| *p != 0.0 && p.is_finite())
     }
 
-    /// Frequency of the largest density within `[lo, hi]`.
+    /// Frequency of the highest spectral peak within `[lo, hi]`: the largest density
+    /// that is also larger than both neighbouring bins (which may lie outside the
+    /// band). A density that only rises towards a band edge, the skirt of a peak
+    /// outside the band, is not a peak; `None` when the band holds none.
     pub fn peak(&self, lo: f64, hi: f64) -> Option<f64> {
-        self.freq
-            .iter()
-            .zip(&self.power)
-            .filter(|(f, _)| **f >= lo && **f <= hi)
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(f, _)| *f)
+        let p = &self.power;
+        (1..p.len().saturating_sub(1))
+            .filter(|&k| self.freq[k] >= lo && self.freq[k] <= hi)
+            .filter(|&k| p[k] > p[k - 1] && p[k] > p[k + 1])
+            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+            .map(|k| self.freq[k])
     }
 }
 

@@ -7,8 +7,11 @@
 //!   1.25 s apart; rate = 60 / median breath interval.
 //! * **RSA**: the RR series resampled at 4 Hz (quadratic spline), mean removed, Welch
 //!   PSD (Hann window of up to 64 s, 50 % overlap); rate = 60 × the frequency of the
-//!   largest density within 0.1–0.5 Hz (6–30 breaths/min; slower breathing shows up in
-//!   the LF band and is not separable from baroreflex oscillations there). Pulse
+//!   highest spectral peak (a density above both neighbouring bins) within 0.1–0.5 Hz
+//!   (6–30 breaths/min; slower breathing shows up in the LF band and is not separable
+//!   from baroreflex oscillations there). Requiring a peak matters: in a 60 s window the
+//!   largest density in the band is often just the upper skirt of the LF power at the
+//!   band's lower edge, which would report 6 breaths/min whatever the breathing. Pulse
 //!   intervals from a PPG work the same way.
 //!
 //! Runs on the control thread.
@@ -133,6 +136,20 @@ mod tests {
         let (mut t, mut rr, mut times) = (0.0, Vec::new(), Vec::new());
         while t < 120.0 {
             let r = 800.0 + 30.0 * (2.0 * std::f64::consts::PI * 0.25 * t).sin();
+            t += r / 1000.0;
+            rr.push(r);
+            times.push(t);
+        }
+        let r = rate_from_rr(&rr, &times).unwrap();
+        assert!((r - 15.0).abs() < 0.6, "{r}");
+        // a strong oscillation just below the band (0.08 Hz), whose skirt reaches into
+        // it, and weaker breathing at 15 breaths/min: the breathing peak is reported,
+        // not the band's lower edge
+        let (mut t, mut rr, mut times) = (0.0, Vec::new(), Vec::new());
+        while t < 60.0 {
+            let r = 800.0
+                + 80.0 * (2.0 * std::f64::consts::PI * 0.08 * t).sin()
+                + 10.0 * (2.0 * std::f64::consts::PI * 0.25 * t).sin();
             t += r / 1000.0;
             rr.push(r);
             times.push(t);
