@@ -332,17 +332,6 @@ pub fn estimator(model: Option<&std::path::Path>) -> (Box<dyn ArousalEstimator>,
     (Box::new(RuleEstimator::default()), warnings)
 }
 
-/// The reward of a session for the palette bandit, by goal: calmer for sleep and
-/// relaxation, more activated for uplift, closer to the goal's arousal for focus.
-pub fn reward(goal: Goal, goal_arousal: f64, o: &SessionOutcome) -> Option<f64> {
-    let (s, e) = (o.arousal_start?, o.arousal_end?);
-    Some(match goal {
-        Goal::Sleep | Goal::Relaxation => s - e,
-        Goal::Uplift => e - s,
-        Goal::Focus => (s - goal_arousal).abs() - (e - goal_arousal).abs(),
-    })
-}
-
 impl Finisher {
     /// Records the session in the profile (written atomically); returns notes to show.
     pub fn finish(self, goal_arousal: f64) -> Vec<String> {
@@ -358,7 +347,7 @@ impl Finisher {
             notes.push("the session produced no outcome: profile not updated".into());
             return notes;
         };
-        let r = reward(self.goal, goal_arousal, &o);
+        let r = o.reward(self.goal, goal_arousal);
         let finished = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

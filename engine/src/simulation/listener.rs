@@ -13,7 +13,8 @@
 //!   music far from the listener's state is not taken up (the iso principle, Altshuler
 //!   1948, read as an assumption). The pull is scaled by the listener's liking of the
 //!   palette (`preferred_palette` gets 1, others `other_palette_factor`): preference for
-//!   timbre varies widely (Scarratt et al. 2023).
+//!   timbre varies widely (Scarratt et al. 2023). The same liking scales the calming
+//!   effect of paced breathing (a listener engages less with a sound they dislike).
 //! * **Breathing follows a guide within reach**: when the breath guide is within
 //!   `follow_range` breaths/min of the listener's breathing, they follow it; otherwise
 //!   they breathe freely at 12 + 8 × arousal per minute (the simulator's rate). Slower
@@ -63,7 +64,7 @@ impl Default for ListenerParams {
             music_gain: 1.0 / 300.0,
             reach: 0.25,
             preferred_palette: 0,
-            other_palette_factor: 0.4,
+            other_palette_factor: 0.2,
             follow_range: 3.0,
             breath_gain: 1.0 / 200.0,
             noise_sd: 0.04,
@@ -155,13 +156,13 @@ impl Listener {
         };
         let a = self.arousal;
         let mut da = (p.resting_arousal - a) / p.recovery_tau_s;
+        let liking = if palette == p.preferred_palette {
+            1.0
+        } else {
+            p.other_palette_factor
+        };
         if audible {
             let gap = expressed - a;
-            let liking = if palette == p.preferred_palette {
-                1.0
-            } else {
-                p.other_palette_factor
-            };
             da += p.music_gain * liking * (-(gap / p.reach).powi(2)).exp() * gap;
         }
         let free = 12.0 + 8.0 * a;
@@ -169,7 +170,7 @@ impl Listener {
         let target = if self.following { guide } else { free };
         self.breathing += (target - self.breathing) * (1.0 - (-dt / 15.0).exp());
         if self.breathing < free {
-            da -= p.breath_gain * 2.0 * (free - self.breathing) / free;
+            da -= p.breath_gain * liking * 2.0 * (free - self.breathing) / free;
         }
         while let Some(&(t, kick)) = p.stressors.get(self.next_stressor) {
             if t > time {
