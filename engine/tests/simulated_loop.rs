@@ -27,7 +27,13 @@ fn listener(seed: u64) -> ListenerParams {
     }
 }
 
-fn run(preset: &Preset, l: ListenerParams, seed: u64, strategy: Strategy, palette: usize) -> SimResult {
+fn run(
+    preset: &Preset,
+    l: ListenerParams,
+    seed: u64,
+    strategy: Strategy,
+    palette: usize,
+) -> SimResult {
     simulate(SimSession {
         preset: preset.clone(),
         duration_s: preset.duration.as_secs_f64(),
