@@ -220,13 +220,17 @@ impl Soundscape {
         }
     }
 
-    /// Starts fading out to silence over `seconds` (raised cosine). Audio thread.
+    /// Fades out to silence, reaching it `seconds` from now (raised cosine). A fade
+    /// already under way that would end sooner is kept. Audio thread.
     pub fn fade_out(&mut self, seconds: f32) {
         if seconds <= 0.0 {
             self.fade_pos = 0.0;
             self.fade_rate = 0.0;
         } else {
-            self.fade_rate = -1.0 / seconds;
+            let rate = -self.fade_pos.max(1e-6) / seconds;
+            if self.fade_rate >= 0.0 || rate < self.fade_rate {
+                self.fade_rate = rate;
+            }
         }
     }
 
