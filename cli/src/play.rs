@@ -446,21 +446,25 @@ impl Session {
                         "elapsed_s": t, "seconds": STOP_FADE_S}));
                 }
             }
-            if fading.is_none() {
-                cmds.clear();
-                controller.tick(t, &mut cmds);
-                for c in &cmds {
-                    handle.send(*c);
-                    if let Command::FadeOut(secs) = c {
-                        // the session's own fade (a sleep fade on calm, the closing phase)
-                        fading = Some(t + *secs as f64);
+            // the controller keeps deciding through the closing fade, as offline
+            cmds.clear();
+            controller.tick(t, &mut cmds);
+            for c in &cmds {
+                handle.send(*c);
+                if let Command::FadeOut(secs) = c {
+                    // the session's own fade (a sleep fade on calm, the closing phase)
+                    let end = t + *secs as f64;
+                    if fading.is_none_or(|f| end < f) {
+                        fading = Some(end);
                         report.event(json!({"event": "fade_out", "reason": "session",
                             "elapsed_s": t, "seconds": secs}));
                     }
                 }
-                for e in controller.take_events() {
-                    report.session_event(&e);
-                }
+            }
+            for e in controller.take_events() {
+                report.session_event(&e);
+            }
+            if fading.is_none() {
                 if t >= fade_start {
                     let secs = (total - t).max(0.0) as f32;
                     handle.fade_out(secs);

@@ -642,3 +642,154 @@ fn bad_play_input_fails_clearly_before_touching_the_device() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// A 100-second readings file: an aroused heart (about 100 bpm, little variability)
+/// that calms to about 68 bpm from 45 s on.
+fn calming_readings(path: &Path) {
+    let mut s = String::from("time,hr,rr_ms,eda_us\n");
+    let (mut t, mut n) = (0.0f64, 0u64);
+    while t < 100.0 {
+        let calm = ((t - 45.0) / 20.0).clamp(0.0, 1.0);
+        let base = 600.0 + calm * 280.0;
+        let rr = base + (8.0 + 30.0 * calm) * (t * 1.4).sin() + ((n * 7919) % 11) as f64;
+        t += rr / 1000.0;
+        n += 1;
+        s.push_str(&format!(
+            "{t:.3},{:.1},{rr:.1},{:.3}\n",
+            60000.0 / rr,
+            5.0 - 1.5 * calm + 0.08 * (t * 0.37).sin() + 0.01 * ((n * 104_729) % 7) as f64
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn log_records(path: &Path) -> Vec<serde_json::Value> {
+    json_lines(&std::fs::read_to_string(path).unwrap())
+}
+
+/// Window end → arousal, from a session log.
+fn estimates(log: &[serde_json::Value]) -> std::collections::BTreeMap<i64, f64> {
+    log.iter()
+        .filter_map(|r| {
+            let m = &r["model"];
+            Some((
+                (m["window_end"].as_f64()? * 1000.0) as i64,
+                m["arousal"].as_f64()?,
+            ))
+        })
+        .collect()
+}
+
+/// The policy's actions in order, each change once.
+fn actions(log: &[serde_json::Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in log.iter().filter(|r| r["record"] == "second") {
+        let a = r["policy"]["action"].as_str().unwrap().to_string();
+        if out.last() != Some(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+#[test]
+fn live_and_offline_sessions_take_the_same_decisions_on_the_same_input() {
+    let _one = serial();
+    let mut pulse = Pulse::start();
+    let input = pulse.path("in.csv");
+    calming_readings(&input);
+    let preset = pulse.path("short.toml");
+    let relax = Command::new(env!("CARGO_BIN_EXE_isochord"))
+        .args(["presets", "show", "relax"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(relax.stdout).unwrap();
+    // the same preset with phases that fit 100 seconds
+    let head = text.split("[[protocol.phases]]").next().unwrap();
+    let tail = text
+        .split("[protocol.breath]")
+        .nth(1)
+        .map(|t| format!("[protocol.breath]{t}"))
+        .unwrap();
+    std::fs::write(
+        &preset,
+        format!(
+            "{head}[[protocol.phases]]\nname = \"match\"\nkind = \"match\"\nduration = \"65s\"\n\n\
+             [[protocol.phases]]\nname = \"lead\"\nkind = \"lead\"\nduration = \"30s\"\n\n\
+             [[protocol.phases]]\nname = \"close\"\nkind = \"fade\"\nduration = \"5s\"\n\n{tail}"
+        )
+        .replace("name = \"relax\"", "name = \"short\""),
+    )
+    .unwrap();
+    let args = |log: &str| -> Vec<String> {
+        [
+            "--preset",
+            preset.to_str().unwrap(),
+            "--duration",
+            "100s",
+            "--seed",
+            "5",
+            "--log",
+            log,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // live, paced by the wall clock, into the null sink
+    let mut live_args = vec!["play".to_string(), "--json".into(), "--source".into()];
+    live_args.push(format!("file:{}", input.display()));
+    live_args.extend(args(pulse.path("live.jsonl").to_str().unwrap()));
+    let refs: Vec<&str> = live_args.iter().map(|s| s.as_str()).collect();
+    let play = pulse.isochord(&refs, "adaptive");
+    let status = pulse.wait(play, Duration::from_secs(160));
+    assert!(
+        status.success(),
+        "play failed:\n{}",
+        pulse.read("adaptive.err")
+    );
+    // offline, against the virtual clock
+    let mut off_args = vec![
+        "render".to_string(),
+        "--quiet".into(),
+        "--sample-rate".into(),
+        "16000".into(),
+        "--out".into(),
+        pulse.path("off.wav").to_str().unwrap().into(),
+        "--biometrics".into(),
+    ];
+    off_args.push(input.to_str().unwrap().into());
+    off_args.extend(args(pulse.path("off.jsonl").to_str().unwrap()));
+    let o = Command::new(env!("CARGO_BIN_EXE_isochord"))
+        .args(&off_args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (live, off) = (
+        log_records(&pulse.path("live.jsonl")),
+        log_records(&pulse.path("off.jsonl")),
+    );
+    let (el, eo) = (estimates(&live), estimates(&off));
+    println!("windows estimated: live {}, offline {}", el.len(), eo.len());
+    assert!(eo.len() >= 6, "{eo:?}");
+    let mut common = 0;
+    for (end, a) in &eo {
+        if let Some(b) = el.get(end) {
+            assert!(
+                (a - b).abs() < 1e-9,
+                "window ending {end} ms: live {b}, offline {a}"
+            );
+            common += 1;
+        }
+    }
+    assert!(
+        common + 1 >= eo.len(),
+        "live saw {common} of {} windows",
+        eo.len()
+    );
+    let (al, ao) = (actions(&live), actions(&off));
+    println!("actions live {al:?}\nactions offline {ao:?}");
+    assert_eq!(al, ao);
+    assert!(ao.iter().any(|a| a == "matching") && ao.iter().any(|a| a == "fading"));
+}
