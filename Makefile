@@ -19,12 +19,17 @@ setup:
 $(ISOCHORD): setup
 	cargo build --release -p isochord-cli
 
+DEMO_INPUT := assets/demo/stress-predict-S02
+
 demo: setup
 	cargo build --release -p isochord-cli
 	@mkdir -p out
-	$(ISOCHORD) render --preset relax --duration 5m --automation assets/demo/relax-arc.csv --out out/demo-relax.wav
-	@echo "demo session written to out/demo-relax.wav; now playing it live (Ctrl-C fades out and stops)"
-	@$(ISOCHORD) play --preset relax --duration 5m --automation assets/demo/relax-arc.csv \
+	$(ISOCHORD) render --preset relax --duration 40m --biometrics $(DEMO_INPUT) \
+	  --out out/demo-relax.wav --log out/demo-relax.jsonl
+	@echo "an adaptive relax session steered by a real recording (Stress-Predict S02: rest, Stroop test,"
+	@echo "rest, interview, rest, hyperventilation) is in out/demo-relax.wav, every decision in out/demo-relax.jsonl."
+	@echo "now playing the same session live at the recording's pace (Ctrl-C fades out and stops)"
+	@$(ISOCHORD) play --preset relax --duration 40m --source e4:$(DEMO_INPUT) \
 	  || echo "no audio device could be opened here: listen to out/demo-relax.wav instead"
 
 test: setup

@@ -333,6 +333,13 @@ pub fn estimator(model: Option<&std::path::Path>) -> (Box<dyn ArousalEstimator>,
 }
 
 impl Finisher {
+    /// What the session measured, once it has finished.
+    pub fn outcome(&self) -> Option<SessionOutcome> {
+        self.slot
+            .as_ref()
+            .and_then(|s| s.lock().ok().and_then(|o| o.clone()))
+    }
+
     /// Records the session in the profile (written atomically); returns notes to show.
     pub fn finish(self, goal_arousal: f64) -> Vec<String> {
         let mut notes = Vec::new();

@@ -214,6 +214,21 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
         );
     }
     if let Some(f) = finisher {
+        if let (Some(o), false) = (f.outcome(), args.quiet) {
+            let a = |x: Option<f64>| x.map_or("--".to_string(), |v| format!("{v:.2}"));
+            println!(
+                "session: arousal {} at the start → {} at the end ({} of {} estimates usable); {} events, {} escalations; breathing baseline {}; sound allowance used {:.2} % (Leq {})",
+                a(o.arousal_start),
+                a(o.arousal_end),
+                o.usable_estimates.0,
+                o.usable_estimates.1,
+                o.events,
+                o.escalations,
+                o.breath_baseline.map_or("not measured".into(), |b| format!("{b:.1}/min")),
+                100.0 * o.allowance_used,
+                o.leq_db.map_or("--".into(), |l| format!("{l:.1} dB SPL")),
+            );
+        }
         let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
         for n in f.finish(goal) {
             if !args.quiet || n.starts_with("warning") {
