@@ -67,6 +67,14 @@ pub struct PlayArgs {
     json: bool,
 }
 
+/// An adaptive session waiting for the session clock: its plan, its input, and the file
+/// (or simulator) source already opened.
+type PendingSession = (
+    Plan,
+    InputSpec,
+    Option<Box<dyn isochord_engine::biometrics::Source>>,
+);
+
 /// How long after the planned end the session stops even if the fade-out was never
 /// confirmed by telemetry.
 const FADE_GRACE: Duration = Duration::from_millis(1500);
@@ -100,11 +108,7 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
     // An adaptive session: check the input and build the plan before the device opens;
     // the input starts with the session clock.
     let mut sound = preset.sound.clone();
-    let mut pending: Option<(
-        Plan,
-        InputSpec,
-        Option<Box<dyn isochord_engine::biometrics::Source>>,
-    )> = None;
+    let mut pending: Option<PendingSession> = None;
     if let Some(spec) = &args.source {
         let input: InputSpec = spec.parse().map_err(Failure::input)?;
         let mut plan = Plan::new(
@@ -464,14 +468,12 @@ impl Session {
             for e in controller.take_events() {
                 report.session_event(&e);
             }
-            if fading.is_none() {
-                if t >= fade_start {
-                    let secs = (total - t).max(0.0) as f32;
-                    handle.fade_out(secs);
-                    fading = Some(total);
-                    report.event(json!({"event": "fade_out", "reason": "end",
-                        "elapsed_s": t, "seconds": secs}));
-                }
+            if fading.is_none() && t >= fade_start {
+                let secs = (total - t).max(0.0) as f32;
+                handle.fade_out(secs);
+                fading = Some(total);
+                report.event(json!({"event": "fade_out", "reason": "end",
+                    "elapsed_s": t, "seconds": secs}));
             }
             handle.flush();
 

@@ -104,7 +104,7 @@ fn the_bandit_finds_a_simulated_listeners_preferred_palette() {
     for l in 0..listeners {
         let preferred = (l % names.len() as u64) as usize;
         let mut stats: BTreeMap<String, ArmStats> = BTreeMap::new();
-        for s in 0..sessions {
+        for (s, count) in on_preferred.iter_mut().enumerate() {
             let seed = 1000 * (l + 1) + s as u64;
             let c = choose(&names, &stats, seed).unwrap();
             let params = ListenerParams {
@@ -115,7 +115,7 @@ fn the_bandit_finds_a_simulated_listeners_preferred_palette() {
             let reward = r.outcome.reward(preset.goal, 0.2).unwrap();
             stats.entry(c.name.clone()).or_default().update(reward);
             if c.index == preferred {
-                on_preferred[s] += 1;
+                *count += 1;
             }
         }
     }

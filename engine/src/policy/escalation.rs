@@ -105,10 +105,10 @@ impl EscalationMonitor {
             c.quality_for.as_secs_f64(),
         ];
         let mut any = false;
-        for i in 0..CONDITIONS {
+        for (i, need) in need.iter().enumerate() {
             let Some(since) = self.since[i] else { continue };
             let held = time - since;
-            if held < need[i] {
+            if held < *need {
                 continue;
             }
             any = true;

@@ -305,8 +305,8 @@ impl Policy {
             .find(|s| s.start <= time + FADE_EPS)
             .map_or(0, |s| s.index);
         let fade = self.fade_phase().map(|p| (p.early_when_calm, p.duration));
-        if let (Some((early, fade_len)), Some(since)) = (fade, self.calm_since) {
-            if let Some(e) = early {
+        if let (Some((Some(e), fade_len)), Some(since)) = (fade, self.calm_since) {
+            {
                 if self.fade_at.is_none()
                     && time >= e.not_before.as_secs_f64()
                     && time - since >= e.sustained.as_secs_f64()
@@ -487,7 +487,8 @@ impl Policy {
                 Param::BreathRate => 0.01,
                 _ => 0.001,
             };
-            if !((v - self.sent[i]).abs() < eps) {
+            // a NaN (nothing sent yet) always sends
+            if (v - self.sent[i]).abs() >= eps || self.sent[i].is_nan() {
                 self.sent[i] = v;
                 out.push(Command::Set(*param, v));
             }
