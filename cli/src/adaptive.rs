@@ -59,6 +59,29 @@ fn parse_db(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// A plan, its input, and the file or simulated source already opened (`None` for live
+/// inputs, which open when the session clock starts).
+pub type Prepared = (Plan, InputSpec, Option<Box<dyn Source>>);
+
+/// Parses `spec`, builds the plan and opens a file or simulated input (live inputs open
+/// when the session clock starts: the third element is then `None`).
+pub fn prepare(
+    preset: &Preset,
+    duration_s: f64,
+    spec: &str,
+    args: &AdaptiveArgs,
+    seed: u64,
+) -> Result<Prepared, Failure> {
+    let input: InputSpec = spec.parse().map_err(Failure::input)?;
+    let mut plan = Plan::new(preset, duration_s, &input, spec, args, seed)?;
+    let source = match &input {
+        InputSpec::Simulator => Some(plan.simulated_source(seed)),
+        InputSpec::E4(_) | InputSpec::File(_) => Some(input.open_file().map_err(Failure::input)?),
+        _ => None,
+    };
+    Ok((plan, input, source))
+}
+
 /// An adaptive session ready to start once its feed exists.
 pub struct Plan {
     /// The sound to play (palette applied, level capped).

@@ -4,8 +4,7 @@
 //! [`CONTROL_RATE_HZ`] against wall-clock session time, sends the commands, polls
 //! telemetry and stream events, and reports. The audio thread belongs to the stream.
 
-use crate::adaptive::{AdaptiveArgs, Finisher, Plan};
-use crate::input::InputSpec;
+use crate::adaptive::{prepare, AdaptiveArgs, Finisher, Prepared};
 use crate::Failure;
 use clap::Args;
 use isochord_dsp::{Command, Param};
@@ -67,14 +66,6 @@ pub struct PlayArgs {
     json: bool,
 }
 
-/// An adaptive session waiting for the session clock: its plan, its input, and the file
-/// (or simulator) source already opened.
-type PendingSession = (
-    Plan,
-    InputSpec,
-    Option<Box<dyn isochord_engine::biometrics::Source>>,
-);
-
 /// How long after the planned end the session stops even if the fade-out was never
 /// confirmed by telemetry.
 const FADE_GRACE: Duration = Duration::from_millis(1500);
@@ -108,24 +99,15 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
     // An adaptive session: check the input and build the plan before the device opens;
     // the input starts with the session clock.
     let mut sound = preset.sound.clone();
-    let mut pending: Option<PendingSession> = None;
+    let mut pending: Option<Prepared> = None;
     if let Some(spec) = &args.source {
-        let input: InputSpec = spec.parse().map_err(Failure::input)?;
-        let mut plan = Plan::new(
+        let (plan, input, file) = prepare(
             &preset,
             duration.as_secs_f64(),
-            &input,
             spec,
             &args.adaptive,
             args.seed,
         )?;
-        let file = match &input {
-            InputSpec::Simulator => Some(plan.simulated_source(args.seed)),
-            InputSpec::E4(_) | InputSpec::File(_) => {
-                Some(input.open_file().map_err(Failure::input)?)
-            }
-            _ => None,
-        };
         for n in &plan.notes {
             report.note(n);
         }

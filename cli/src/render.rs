@@ -1,6 +1,6 @@
 //! `isochord render`: an offline session to WAV.
 
-use crate::adaptive::{AdaptiveArgs, Finisher, Plan};
+use crate::adaptive::{prepare, AdaptiveArgs, Finisher};
 use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
@@ -80,24 +80,19 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
     let mut sound = preset.sound.clone();
     let controller: Box<dyn Controller> = match (&args.biometrics, automation) {
         (Some(spec), _) => {
-            let input: InputSpec = spec.parse().map_err(Failure::input)?;
-            if input.is_live() {
+            if spec.parse::<InputSpec>().is_ok_and(|i| i.is_live()) {
                 return Err(Failure::input(format!(
                     "--biometrics {spec}: a live input cannot be rendered offline; record it to a file, or use `isochord play --source`"
                 )));
             }
-            let mut plan = Plan::new(
+            let (plan, _, source) = prepare(
                 &preset,
                 duration.as_secs_f64(),
-                &input,
                 spec,
                 &args.adaptive,
                 args.seed,
             )?;
-            let source = match input {
-                InputSpec::Simulator => plan.simulated_source(args.seed),
-                _ => input.open_file().map_err(Failure::input)?,
-            };
+            let source = source.expect("file and simulated inputs open at once");
             if !args.quiet {
                 for n in &plan.notes {
                     eprintln!("{n}");
