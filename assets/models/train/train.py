@@ -216,6 +216,49 @@ def summary(x, y, g, p, label):
     return out
 
 
+RECOVERY_S = 180.0
+
+
+def three_class_check(tables):
+    """Does a calm / neutral / stressed split hold up? stressed = task windows; neutral =
+    rest windows ending within RECOVERY_S (+ one window length) of a task window's end, the
+    recovery; calm = the other rest windows. Multinomial LR on the same inputs, LOSO."""
+    xs, ys, gs = [], [], []
+    for sid, t in tables.items():
+        x = np.column_stack([t[f"rel_{f}"] for f in FEATURES])
+        last, y3 = -1e9, []
+        for end, lab, pur in zip(t["end_s"], t["label"], t["label_purity"]):
+            if lab == 1 and pur >= MIN_PURITY:
+                last = end
+            y3.append(2 if lab == 1 else (1 if end - last <= RECOVERY_S + WINDOW_S else 0))
+        ok = np.isfinite(x).all(axis=1) & (t["label"] >= 0) & (t["label_purity"] >= MIN_PURITY)
+        xs.append(x[ok])
+        ys.append(np.array(y3)[ok])
+        gs += [sid] * int(ok.sum())
+    x, y, g = np.vstack(xs), np.concatenate(ys), np.array(gs)
+    p = np.zeros((len(y), 3))
+    for s in np.unique(g):
+        test = g == s
+        z = np.clip(x[~test], -CLIP, CLIP)
+        sc = StandardScaler().fit(z)
+        m = LogisticRegression(max_iter=3000).fit(sc.transform(z), y[~test])
+        p[test] = m.predict_proba(sc.transform(np.clip(x[test], -CLIP, CLIP)))
+    pred = p.argmax(axis=1)
+    ba = float(np.mean([(pred[y == k] == k).mean() for k in range(3)]))
+    out = {
+        "classes": ["calm", "neutral", "stressed"],
+        "neutral_definition": f"rest windows ending within {RECOVERY_S:g} s + one window of a task's end",
+        "counts": [int((y == k).sum()) for k in range(3)],
+        "balanced_accuracy": ba,
+        "auc_one_vs_rest": [float(roc_auc_score(y == k, p[:, k])) for k in range(3)],
+    }
+    print(
+        f"  3-class check (LOSO): balanced accuracy {ba:.3f} (chance 0.333), one-vs-rest AUC "
+        + ", ".join(f"{c} {a:.3f}" for c, a in zip(out["classes"], out["auc_one_vs_rest"]))
+    )
+    return out
+
+
 def export(model, path, metrics_line):
     w, b = model.folded()
     n = len(FEATURES)
@@ -352,6 +395,8 @@ def main():
         },
     }
 
+    metrics["three_class_check"] = three_class_check(tables)
+
     final = Model(x, y, g)
     metrics["in_sample"] = summary(x, y, g, final.proba(x), f"{NAME} in-sample")
     lo = metrics["loso"][NAME]["pooled"]
@@ -427,6 +472,16 @@ def update_card(m):
             f"Estimates with confidence ≥ {c['min_confidence']} (|2p - 1|; the rest abstain): "
             f"{c['coverage']:.1%} of windows, balanced accuracy {c['balanced_accuracy']:.3f}, "
             f"AUC {c['auc']:.3f} (leave-one-subject-out)."
+        )
+        lines.append("")
+    t = m.get("three_class_check")
+    if t:
+        aucs = ", ".join(f"{c} {a:.3f}" for c, a in zip(t["classes"], t["auc_one_vs_rest"]))
+        lines.append(
+            f"3-class check (calm / neutral / stressed; neutral = {t['neutral_definition']}; "
+            f"{t['counts'][0]} / {t['counts'][1]} / {t['counts'][2]} windows), multinomial "
+            f"regression on the same inputs, leave-one-subject-out: balanced accuracy "
+            f"{t['balanced_accuracy']:.3f} (chance 0.333), one-vs-rest AUC {aucs}."
         )
         lines.append("")
     lines.append("Per subject (leave-one-subject-out):")
