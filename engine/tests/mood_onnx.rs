@@ -161,11 +161,23 @@ fn estimates_follow_the_inputs_and_abstain_when_they_should() {
         matches!(e.abstain, Some(Abstain::LowQuality { .. })),
         "{e:?}"
     );
-    // indifferent
-    let near = m.estimate(&window(Some([0.0, 0.0, 0.0]), 0.9));
-    if near.confidence < m.contract().min_confidence {
-        assert!(matches!(near.abstain, Some(Abstain::LowConfidence { .. })));
+    // indifferent: find inputs where P(aroused) is near 1/2 (the inputs all push upwards)
+    let (mut lo, mut hi) = (-5.0f32, 5.0f32);
+    for _ in 0..40 {
+        let mid = (lo + hi) / 2.0;
+        if m.predict(&[mid; 3]).unwrap()[1] < 0.5 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
     }
+    let z = lo as f64;
+    let near = m.estimate(&window(Some([z, z, z]), 0.9));
+    assert!((near.arousal - 0.5).abs() < 0.01, "{near:?}");
+    assert!(
+        matches!(near.abstain, Some(Abstain::LowConfidence { .. })),
+        "{near:?}"
+    );
 }
 
 #[test]
