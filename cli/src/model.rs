@@ -386,7 +386,6 @@ fn eval(args: EvalArgs) -> Result<ExitCode, Failure> {
 
 fn report(args: &EvalArgs, name: String, positive: &str, scored: &[Scored], skipped: usize) {
     let mut subjects: Vec<&str> = scored.iter().map(|s| s.subject.as_str()).collect();
-    subjects.dedup();
     subjects.sort();
     subjects.dedup();
     println!(
@@ -513,14 +512,14 @@ mod tests {
 
     #[test]
     fn metrics_on_known_cases() {
-        let v = [s(0.1, false), s(0.4, false), s(0.35, true), s(0.8, true)];
+        let v = [s(0.1, false), s(0.38, false), s(0.35, true), s(0.8, true)];
         let r: Vec<&Scored> = v.iter().collect();
         let m = Metrics::of(&r);
         assert!((m.auc.unwrap() - 0.75).abs() < 1e-12);
         assert!((m.balanced_accuracy.unwrap() - 0.75).abs() < 1e-12);
         assert!((m.f1 - 2.0 / 3.0).abs() < 1e-12);
-        // bins: 0.1 (y 0), 0.35+0.4 (y 1, 0), 0.8 (y 1)
-        let ece = 0.25 * 0.1 + 0.5 * (0.375f64 - 0.5).abs() + 0.25 * 0.2;
+        // bins [0.1, 0.2): 0.1 (y 0); [0.3, 0.4): 0.35 and 0.38 (y 1, 0); [0.8, 0.9): 0.8 (y 1)
+        let ece = 0.25 * 0.1 + 0.5 * (0.365f64 - 0.5).abs() + 0.25 * 0.2;
         assert!((m.ece - ece).abs() < 1e-12, "{}", m.ece);
         let ties = [s(0.5, false), s(0.5, true)];
         let r: Vec<&Scored> = ties.iter().collect();
