@@ -2,6 +2,7 @@
 
 use crate::Failure;
 use clap::{Args, ValueEnum};
+use isochord_engine::biometrics::baseline::{Baseline, BaselineConfig};
 use isochord_engine::biometrics::features::{
     Feature, FeatureConfig, FeatureExtractor, FeatureWindow,
 };
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub enum Format {
     /// CSV of readings with a header (time, hr, rr_ms, eda_us, resp, acc_x…).
     Csv,
     /// JSON Lines with the same field names.
@@ -51,12 +52,162 @@ pub struct FeaturesArgs {
     /// Output CSV (default: standard output).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Labels to join to the windows: a CSV with a header naming a time column (`time`,
+    /// `time_s`, `Time(sec)`, `timestamp` or `unix`: session seconds, or unix seconds for
+    /// an E4 folder) and a `label` column, one row per labelled instant (e.g. per second).
+    /// Adds `label` (the most frequent label in the window) and `label_purity` (its
+    /// share of the window's labelled rows) columns.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Only use the label rows whose `subject` or `participant` column equals this.
+    #[arg(long, requires = "labels")]
+    labels_subject: Option<String>,
+    #[command(flatten)]
+    baseline: BaselineArgs,
     /// Print nothing but errors on standard error.
     #[arg(long, short)]
     quiet: bool,
 }
 
-fn guess_format(path: &Path) -> Format {
+/// Where the person's baseline is taken (session seconds).
+#[derive(Args, Clone, Copy)]
+pub struct BaselineArgs {
+    /// Start of the baseline period, session seconds (default 0).
+    #[arg(long, value_name = "SECONDS")]
+    pub baseline_from: Option<f64>,
+    /// End of the baseline period, session seconds (default 300: the first 5 minutes).
+    #[arg(long, value_name = "SECONDS")]
+    pub baseline_to: Option<f64>,
+}
+
+impl BaselineArgs {
+    /// The baseline collector these options ask for; `None` for the default.
+    pub fn baseline(&self) -> Result<Option<Baseline>, Failure> {
+        if self.baseline_from.is_none() && self.baseline_to.is_none() {
+            return Ok(None);
+        }
+        let default = BaselineConfig::default();
+        let from = self.baseline_from.unwrap_or(0.0);
+        let to = self.baseline_to.unwrap_or(from + default.duration_s);
+        if !(from.is_finite() && to.is_finite() && from >= 0.0 && to > from) {
+            return Err(Failure::input(format!(
+                "the baseline period must satisfy 0 ≤ --baseline-from < --baseline-to (got {from} to {to})"
+            )));
+        }
+        Ok(Some(Baseline::new(
+            BaselineConfig {
+                duration_s: to - from,
+                ..default
+            },
+            from,
+        )))
+    }
+}
+
+/// Labels over time, sorted by time (session seconds once [`Labels::shift`] was applied).
+pub struct Labels {
+    times: Vec<f64>,
+    values: Vec<String>,
+}
+
+const TIME_COLUMNS: [&str; 6] = ["time", "time_s", "time(sec)", "timestamp", "unix", "t"];
+
+impl Labels {
+    /// Reads a label CSV (see `--labels`), keeping the rows of `subject` if given.
+    pub fn load(path: &Path, subject: Option<&str>) -> Result<Labels, Failure> {
+        let bad = |m: String| Failure::input(format!("{}: {m}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let mut lines = text.lines().enumerate();
+        let (_, head) = lines
+            .next()
+            .ok_or_else(|| bad("empty (expected a header with time and label columns)".into()))?;
+        let cols: Vec<String> = head
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
+            .collect();
+        let find = |names: &[&str]| cols.iter().position(|c| names.contains(&c.as_str()));
+        let t_col = find(&TIME_COLUMNS).ok_or_else(|| {
+            bad(format!(
+                "no time column (expected one of {})",
+                TIME_COLUMNS.join(", ")
+            ))
+        })?;
+        let l_col = find(&["label"]).ok_or_else(|| bad("no `label` column".into()))?;
+        let s_col = find(&["subject", "participant"]);
+        if subject.is_some() && s_col.is_none() {
+            return Err(bad(
+                "--labels-subject needs a `subject` or `participant` column".into(),
+            ));
+        }
+        let mut rows: Vec<(f64, String)> = Vec::new();
+        for (i, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line
+                .split(',')
+                .map(|c| c.trim().trim_matches('"'))
+                .collect();
+            if let (Some(want), Some(c)) = (subject, s_col) {
+                if cells.get(c).copied() != Some(want) {
+                    continue;
+                }
+            }
+            let t: f64 = cells
+                .get(t_col)
+                .and_then(|c| c.parse().ok())
+                .filter(|t: &f64| t.is_finite())
+                .ok_or_else(|| bad(format!("line {}: no valid time", i + 1)))?;
+            let label = cells.get(l_col).copied().unwrap_or("");
+            if !label.is_empty() {
+                rows.push((t, label.to_string()));
+            }
+        }
+        if rows.is_empty() {
+            return Err(bad(match subject {
+                Some(s) => format!("no labelled rows for subject {s}"),
+                None => "no labelled rows".into(),
+            }));
+        }
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (times, values) = rows.into_iter().unzip();
+        Ok(Labels { times, values })
+    }
+
+    /// Whether the times look like unix seconds rather than session seconds.
+    pub fn unix(&self) -> bool {
+        self.times.first().is_some_and(|t| *t > 1e8)
+    }
+
+    /// Subtracts `origin` from every time.
+    pub fn shift(&mut self, origin: f64) {
+        for t in &mut self.times {
+            *t -= origin;
+        }
+    }
+
+    /// The most frequent label among the rows in `[start, end)` and its share of them.
+    pub fn window(&self, start: f64, end: f64) -> Option<(&str, f64)> {
+        let a = self.times.partition_point(|t| *t < start);
+        let b = self.times.partition_point(|t| *t < end);
+        if a >= b {
+            return None;
+        }
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for v in &self.values[a..b] {
+            match counts.iter_mut().find(|(l, _)| *l == v.as_str()) {
+                Some(c) => c.1 += 1,
+                None => counts.push((v, 1)),
+            }
+        }
+        // most frequent; ties go to the label that sorts first
+        counts.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+        Some((counts[0].0, counts[0].1 as f64 / (b - a) as f64))
+    }
+}
+
+/// The format of a recording, from its path.
+pub fn guess_format(path: &Path) -> Format {
     if path.is_dir() {
         return Format::E4;
     }
@@ -67,22 +218,31 @@ fn guess_format(path: &Path) -> Format {
     }
 }
 
-fn open(args: &FeaturesArgs, format: Format) -> Result<Box<dyn Source>, Failure> {
-    let path = &args.input;
+/// Opens a recording; also returns its start in unix seconds where the format has one
+/// (E4).
+pub fn open(
+    path: &Path,
+    format: Format,
+    rate: Option<f64>,
+) -> Result<(Box<dyn Source>, Option<f64>), Failure> {
+    let mut start_unix = None;
     let waveform = |kind| {
         let mut o = WaveformCsvOptions::new(kind);
-        o.rate = args.rate;
+        o.rate = rate;
         WaveformCsvSource::open(path, o).map(|s| Box::new(s) as Box<dyn Source>)
     };
     let source: Box<dyn Source> = match format {
         Format::Csv => {
-            Box::new(CsvSource::open(path, CsvOptions { rate: args.rate }).map_err(Failure::input)?)
+            Box::new(CsvSource::open(path, CsvOptions { rate }).map_err(Failure::input)?)
         }
         Format::Jsonl => Box::new(
-            JsonLinesSource::open(path, JsonLinesOptions { rate: args.rate })
-                .map_err(Failure::input)?,
+            JsonLinesSource::open(path, JsonLinesOptions { rate }).map_err(Failure::input)?,
         ),
-        Format::E4 => Box::new(E4Source::open(path, E4Options::default()).map_err(Failure::input)?),
+        Format::E4 => {
+            let s = E4Source::open(path, E4Options::default()).map_err(Failure::input)?;
+            start_unix = Some(s.start_unix());
+            Box::new(s)
+        }
         Format::Ecg => waveform(WaveKind::Ecg).map_err(Failure::input)?,
         Format::Ppg => waveform(WaveKind::Ppg).map_err(Failure::input)?,
         Format::Wfdb => {
@@ -108,10 +268,10 @@ fn open(args: &FeaturesArgs, format: Format) -> Result<Box<dyn Source>, Failure>
             Box::new(VecSource::from_data(path.display().to_string(), data))
         }
     };
-    Ok(source)
+    Ok((source, start_unix))
 }
 
-fn header() -> String {
+fn header(labels: bool) -> String {
     let mut cols = vec![
         "start_s",
         "end_s",
@@ -125,10 +285,13 @@ fn header() -> String {
     .collect::<Vec<_>>();
     cols.extend(Feature::ALL.iter().map(|f| f.name().to_string()));
     cols.extend(Feature::ALL.iter().map(|f| format!("rel_{}", f.name())));
+    if labels {
+        cols.extend(["label".to_string(), "label_purity".to_string()]);
+    }
     cols.join(",")
 }
 
-fn row(w: &FeatureWindow) -> String {
+fn row(w: &FeatureWindow, labels: Option<&Labels>) -> String {
     let num = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
     let mut cells = vec![
         format!("{:.3}", w.start),
@@ -144,6 +307,12 @@ fn row(w: &FeatureWindow) -> String {
             .iter()
             .map(|f| num(w.relative.as_ref().and_then(|r| r.get(*f)))),
     );
+    if let Some(labels) = labels {
+        match labels.window(w.start, w.end) {
+            Some((l, purity)) => cells.extend([l.to_string(), format!("{purity:.3}")]),
+            None => cells.extend([String::new(), String::new()]),
+        }
+    }
     cells.join(",")
 }
 
@@ -152,20 +321,113 @@ fn full(w: &FeatureWindow) -> bool {
     w.start >= -1e-9
 }
 
-pub fn run(args: FeaturesArgs) -> Result<ExitCode, Failure> {
-    if !(args.window > 0.0 && args.hop > 0.0 && args.hop <= args.window) {
+/// What [`extract`] needs to know.
+pub struct Extraction<'a> {
+    /// The recording.
+    pub input: &'a Path,
+    /// Its format.
+    pub format: Format,
+    /// Sample rate for files without a time column.
+    pub rate: Option<f64>,
+    /// Window length, seconds.
+    pub window: f64,
+    /// Hop, seconds.
+    pub hop: f64,
+    /// Baseline period, if not the default.
+    pub baseline: BaselineArgs,
+    /// Print the first rejected items on standard error.
+    pub warn: bool,
+}
+
+/// Runs the Rust feature code over a recording, calling `each` for every full window.
+/// Returns the recording's start in unix seconds (E4) and the count of rejected items.
+pub fn extract(
+    x: &Extraction,
+    mut each: impl FnMut(FeatureWindow) -> Result<(), Failure>,
+) -> Result<(Option<f64>, usize), Failure> {
+    if !(x.window > 0.0 && x.hop > 0.0 && x.hop <= x.window) {
         return Err(Failure::input(
             "--window and --hop must be positive, with --hop ≤ --window",
         ));
     }
-    let format = args.format.unwrap_or_else(|| guess_format(&args.input));
-    let mut source = open(&args, format)?;
+    let baseline = x.baseline.baseline()?;
+    let (mut source, start_unix) = open(x.input, x.format, x.rate)?;
     let config = FeatureConfig {
-        window_s: args.window,
-        hop_s: args.hop,
+        window_s: x.window,
+        hop_s: x.hop,
         ..FeatureConfig::default()
     };
     let mut extractor = FeatureExtractor::new(config).map_err(|e| Failure::input(e.0))?;
+    if let Some(b) = baseline {
+        extractor.set_baseline(b);
+    }
+    let mut issues = 0usize;
+    while let Some(item) = source.next() {
+        match item {
+            Ok(data) => {
+                for w in extractor.push(&data).into_iter().filter(full) {
+                    each(w)?;
+                }
+            }
+            Err(issue) if issue.fatal => return Err(Failure::input(issue)),
+            Err(issue) => {
+                issues += 1;
+                if x.warn && issues <= 20 {
+                    eprintln!("warning: {issue}");
+                }
+            }
+        }
+    }
+    for w in extractor.finish().into_iter().filter(full) {
+        each(w)?;
+    }
+    Ok((start_unix, issues))
+}
+
+/// Puts label times on the recording's session time base.
+pub fn align_labels(
+    labels: &mut Labels,
+    start_unix: Option<f64>,
+    path: &Path,
+) -> Result<(), Failure> {
+    if labels.unix() {
+        let origin = start_unix.ok_or_else(|| {
+            Failure::input(format!(
+                "the labels are in unix seconds, but {} has no start time (only E4 folders do): give session seconds",
+                path.display()
+            ))
+        })?;
+        labels.shift(origin);
+    }
+    Ok(())
+}
+
+pub fn run(args: FeaturesArgs) -> Result<ExitCode, Failure> {
+    let format = args.format.unwrap_or_else(|| guess_format(&args.input));
+    let mut labels = match &args.labels {
+        Some(p) => Some(Labels::load(p, args.labels_subject.as_deref())?),
+        None => None,
+    };
+    let x = Extraction {
+        input: &args.input,
+        format,
+        rate: args.rate,
+        window: args.window,
+        hop: args.hop,
+        baseline: args.baseline,
+        warn: !args.quiet,
+    };
+    let io = |e: std::io::Error| Failure::runtime(format!("writing features: {e}"));
+    // label times may be unix seconds: they are aligned once the recording's start is
+    // known, so the windows are collected first
+    let mut windows = Vec::new();
+    let (start_unix, issues) = extract(&x, |w| {
+        windows.push(w);
+        Ok(())
+    })?;
+    if let Some(l) = labels.as_mut() {
+        align_labels(l, start_unix, &args.input)?;
+    }
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p)
@@ -173,34 +435,15 @@ pub fn run(args: FeaturesArgs) -> Result<ExitCode, Failure> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let io = |e: std::io::Error| Failure::runtime(format!("writing features: {e}"));
-    writeln!(out, "{}", header()).map_err(io)?;
-    let (mut windows, mut issues) = (0usize, 0usize);
-    while let Some(item) = source.next() {
-        match item {
-            Ok(data) => {
-                for w in extractor.push(&data).into_iter().filter(full) {
-                    writeln!(out, "{}", row(&w)).map_err(io)?;
-                    windows += 1;
-                }
-            }
-            Err(issue) if issue.fatal => return Err(Failure::input(issue)),
-            Err(issue) => {
-                issues += 1;
-                if !args.quiet && issues <= 20 {
-                    eprintln!("warning: {issue}");
-                }
-            }
-        }
-    }
-    for w in extractor.finish().into_iter().filter(full) {
-        writeln!(out, "{}", row(&w)).map_err(io)?;
-        windows += 1;
+    writeln!(out, "{}", header(labels.is_some())).map_err(io)?;
+    for w in &windows {
+        writeln!(out, "{}", row(w, labels.as_ref())).map_err(io)?;
     }
     out.flush().map_err(io)?;
     if !args.quiet {
         eprintln!(
-            "{windows} windows of {} s every {} s from {}{}",
+            "{} windows of {} s every {} s from {}{}",
+            windows.len(),
             args.window,
             args.hop,
             args.input.display(),

@@ -4,6 +4,7 @@ mod adaptive;
 mod devices;
 mod features;
 mod input;
+mod model;
 mod play;
 mod presets;
 mod render;
@@ -32,6 +33,8 @@ enum Command {
     Presets(presets::PresetsArgs),
     /// Windowed biometric features (HRV, EDA, respiration, movement) from a recording.
     Features(features::FeaturesArgs),
+    /// Arousal models: show a model's contract, or score it on labelled data.
+    Model(model::ModelArgs),
 }
 
 /// A failure with the exit code it deserves.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Devices(args) => devices::run(args),
         Command::Presets(args) => presets::run(args),
         Command::Features(args) => features::run(args),
+        Command::Model(args) => model::run(args),
     };
     match result {
         Ok(code) => code,

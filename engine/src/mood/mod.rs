@@ -2,11 +2,17 @@
 //! calm) the listener is, and how sure that estimate is. Runs on the control thread at
 //! the feature hop (every 5 s by default), never on the audio thread.
 //!
-//! [`ArousalEstimator`] is what the policy consumes; [`RuleEstimator`] is the transparent
-//! rule-based estimator that stands in when no model is given.
+//! [`ArousalEstimator`] is what the policy consumes; [`OnnxEstimator`] runs a trained
+//! model (the bundled `stress-lr`, or the user's own) with tract; [`RuleEstimator`] is the
+//! transparent rule-based estimator that stands in when a model cannot be used.
+//! [`load_estimator`] picks between them.
 
 mod estimate;
+pub mod onnx;
 mod rules;
 
 pub use estimate::{Abstain, ArousalEstimate, ArousalEstimator};
+pub use onnx::{
+    load_estimator, ModelContract, ModelError, Normalisation, OnnxEstimator, BUNDLED_MODEL,
+};
 pub use rules::{RuleConfig, RuleEstimator};
