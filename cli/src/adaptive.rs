@@ -6,7 +6,7 @@ use crate::Failure;
 use clap::Args;
 use isochord_engine::allowance::{AllowanceConfig, Listener as Who, ASSUMED_CALIBRATION_DB};
 use isochord_engine::biometrics::sources::{SimulatorHandle, Source};
-use isochord_engine::mood::{ArousalEstimator, RuleEstimator};
+use isochord_engine::mood::{load_estimator, ArousalEstimator, WithFallback};
 use isochord_engine::personal::{self, Profile, ProfileLoad, SessionRecord};
 
 use isochord_dsp::SoundscapeConfig;
@@ -343,16 +343,16 @@ fn personal_event(message: String) -> SessionEvent {
     SessionEvent::new(0.0, EventKind::Personalisation, message)
 }
 
-/// The arousal estimator for `--model`.
+/// The arousal estimator for `--model` (default: the bundled model), with the rules
+/// standing in for inputs the model lacks; a model that cannot be used is replaced by the
+/// rules with a warning.
 pub fn estimator(model: Option<&std::path::Path>) -> (Box<dyn ArousalEstimator>, Vec<String>) {
-    let mut warnings = Vec::new();
-    if let Some(path) = model {
-        warnings.push(format!(
-            "{}: mood models cannot be loaded by this build; using the rule-based estimator",
-            path.display()
-        ));
+    let (primary, warnings) = load_estimator(model);
+    if warnings.is_empty() {
+        (Box::new(WithFallback::new(primary)), warnings)
+    } else {
+        (primary, warnings)
     }
-    (Box::new(RuleEstimator::default()), warnings)
 }
 
 impl Finisher {

@@ -225,3 +225,43 @@ fn the_simulated_listener_is_always_labelled() {
     assert_eq!(log[0]["simulated"], true);
     assert!(decisions(&log).iter().any(|e| e.2.contains("SIMULATED")));
 }
+
+#[test]
+fn a_model_that_cannot_be_used_leaves_the_session_on_the_rules_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    readings(&input);
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"\x00\x01 this is not an ONNX model \xff").unwrap();
+    let log_path = dir.path().join("s.jsonl");
+    let o = isochord(&[
+        "render",
+        "--preset",
+        "relax",
+        "--duration",
+        "2m",
+        "--sample-rate",
+        "8000",
+        "--biometrics",
+        input.to_str().unwrap(),
+        "--model",
+        garbage.to_str().unwrap(),
+        "--out",
+        dir.path().join("s.wav").to_str().unwrap(),
+        "--log",
+        log_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("garbage.onnx") && out.contains("rule-based"),
+        "{out}"
+    );
+    let log = log(&log_path);
+    assert_eq!(log[0]["estimator"], "rules");
+    assert!(decisions(&log)
+        .iter()
+        .any(|e| e.1 == "estimate" && e.2.contains("garbage.onnx")));
+    // and the session estimated arousal all the same
+    assert!(log.iter().any(|r| r["model"]["estimator"] == "rules"));
+}

@@ -8,10 +8,12 @@
 //! [`load_estimator`] picks between them.
 
 mod estimate;
+mod fallback;
 pub mod onnx;
 mod rules;
 
 pub use estimate::{Abstain, ArousalEstimate, ArousalEstimator};
+pub use fallback::WithFallback;
 pub use onnx::{
     load_estimator, ModelContract, ModelError, Normalisation, OnnxEstimator, BUNDLED_MODEL,
 };

@@ -109,6 +109,8 @@ pub struct AdaptiveController {
     time: f64,
     fade_start: Option<f64>,
     outcome: Arc<Mutex<Option<SessionOutcome>>>,
+    abstaining: u32,
+    abstain_reported: bool,
 }
 
 impl AdaptiveController {
@@ -151,6 +153,8 @@ impl AdaptiveController {
             time: 0.0,
             fade_start: None,
             outcome: Arc::new(Mutex::new(None)),
+            abstaining: 0,
+            abstain_reported: false,
         };
         if s.info.simulated {
             s.event(SessionEvent::new(
@@ -257,26 +261,47 @@ impl AdaptiveController {
     fn window(&mut self, w: FeatureWindow) {
         let est = self.estimator.estimate(&w);
         let usable = est.usable();
-        let was_usable = self.latest_estimate.as_ref().is_none_or(|e| e.usable());
-        if !usable && was_usable {
-            let why = est
-                .abstain
-                .as_ref()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
+        // Abstentions are reported once they last two windows, so that an estimate
+        // flickering around a threshold does not fill the log (the policy still holds on
+        // every abstaining window).
+        if usable {
+            if self.abstain_reported {
+                self.event(SessionEvent::new(
+                    w.end,
+                    EventKind::Estimate,
+                    format!(
+                        "estimates usable again (arousal {:.2}, confidence {:.2})",
+                        est.arousal, est.confidence
+                    ),
+                ));
+            }
+            self.abstaining = 0;
+            self.abstain_reported = false;
+        } else {
+            self.abstaining += 1;
+            if self.abstaining == 2 {
+                self.abstain_reported = true;
+                let why = est
+                    .abstain
+                    .as_ref()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                self.event(SessionEvent::new(
+                    w.end,
+                    EventKind::Estimate,
+                    format!("{} abstains: {why}", est.estimator),
+                ));
+            }
+        }
+        let switched = self
+            .latest_estimate
+            .as_ref()
+            .is_some_and(|e| e.estimator != est.estimator);
+        if usable && switched {
             self.event(SessionEvent::new(
                 w.end,
                 EventKind::Estimate,
-                format!("{} abstains: {why}", est.estimator),
-            ));
-        } else if usable && !was_usable {
-            self.event(SessionEvent::new(
-                w.end,
-                EventKind::Estimate,
-                format!(
-                    "estimates usable again (arousal {:.2}, confidence {:.2})",
-                    est.arousal, est.confidence
-                ),
+                format!("estimates now from {}", est.estimator),
             ));
         }
         self.estimates.push((w.end, est.arousal, usable));
