@@ -7,6 +7,8 @@ mod input;
 mod play;
 mod presets;
 mod render;
+mod render_batch;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ enum Command {
     Presets(presets::PresetsArgs),
     /// Windowed biometric features (HRV, EDA, respiration, movement) from a recording.
     Features(features::FeaturesArgs),
+    /// A clinical-review report (summary, timeline, plots, HTML page, FHIR R4 export) from a session log.
+    Report(report::ReportArgs),
+    /// Render every recording in a folder (in parallel), each with its WAV and report.
+    RenderBatch(render_batch::BatchArgs),
 }
 
 /// A failure with the exit code it deserves.
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Devices(args) => devices::run(args),
         Command::Presets(args) => presets::run(args),
         Command::Features(args) => features::run(args),
+        Command::Report(args) => report::run(args),
+        Command::RenderBatch(args) => render_batch::run(args),
     };
     match result {
         Ok(code) => code,
