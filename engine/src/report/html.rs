@@ -260,6 +260,15 @@ const SCRIPT: &str = r#"<script>
       c.style.display = 'block';
     });
   }
+  // record how large each plot was drawn (read back by tests and tools)
+  figs.forEach(function (f) {
+    var svg = f.querySelector('svg');
+    var r = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+    f.dataset.renderedWidth = Math.round(r.width);
+    f.dataset.renderedHeight = Math.round(r.height);
+    f.dataset.shapes = svg ? svg.querySelectorAll('polyline,path,polygon,rect').length : 0;
+  });
+  document.body.dataset.ready = '1';
   if (!audio) return;
   audio.addEventListener('timeupdate', move);
   audio.addEventListener('seeked', move);
