@@ -327,6 +327,11 @@ fn fhir_bundle_is_valid_r4_with_the_right_codes_and_units() {
         "Encounter/e-4",
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    let page = std::fs::read_to_string(with_refs.join("report.html")).unwrap();
+    assert!(
+        page.contains("<td>Patient/pseudo-17</td>"),
+        "the pseudonym heads the page"
+    );
     let validator = jsonschema::validator_for(&fhir_schema()).expect("the FHIR schema compiles");
     // the schema does catch mistakes: a bad status code, a Procedure without its subject
     let mut bad = json(&report.join("fhir-bundle.json"));

@@ -1,5 +1,6 @@
 //! `report.html`: one self-contained page (no network access: the plots are inline SVG,
-//! styles and script are inline) with the session facts, the key figures, the plots, an
+//! styles and script are inline) with the patient reference (pseudonym) when given, the
+//! session facts, the key figures, the plots, an
 //! audio player for the session WAV (linked by a relative path) whose playback moves a
 //! cursor over the plots (a click on a plot seeks), the decision log with reasons, notes on
 //! data quality, and what the engine is not.
@@ -113,6 +114,7 @@ pub fn render(
     summary: &Json,
     figures: &[Figure],
     wav: Option<&str>,
+    patient: Option<&str>,
     notes: &[String],
 ) -> String {
     let sess = &summary["session"];
@@ -160,7 +162,10 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
     let facts = [
         (
             "Patient",
-            "(pseudonym not recorded in the log; see the FHIR export's subject)".to_string(),
+            patient.map_or(
+                "not given (pass --patient to name the pseudonym)".to_string(),
+                esc,
+            ),
         ),
         ("Preset", figure(&sess["preset"])),
         ("Goal", figure(&sess["goal"])),

@@ -93,7 +93,14 @@ pub fn write_report(
     };
 
     let wav = options.wav.as_ref().map(|w| relative_path(w, out_dir));
-    let page = html::render(&data, &summary, &figures, wav.as_deref(), &notes);
+    let page = html::render(
+        &data,
+        &summary,
+        &figures,
+        wav.as_deref(),
+        options.patient.as_deref(),
+        &notes,
+    );
     write("report.html", page.as_bytes())?;
 
     let bundle = fhir::bundle(&data, &summary, options);
