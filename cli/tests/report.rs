@@ -460,16 +460,25 @@ fn fhir_bundle_is_valid_r4_with_the_right_codes_and_units() {
 }
 
 fn chromium() -> PathBuf {
-    let found = std::env::var_os("CHROMIUM").map(PathBuf::from).or_else(|| {
-        ["chromium", "chromium-browser"].iter().find_map(|n| {
-            std::env::var_os("PATH").and_then(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join(n))
-                    .find(|c| c.is_file())
-            })
+    const MISSING: &str = "chromium not found: the report page test needs Debian's `chromium` package (run `make setup`, or set CHROMIUM to the browser)";
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "{MISSING}; CHROMIUM={} is not a file",
+            p.display()
+        );
+        return p;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["chromium", "chromium-browser"]
+        .iter()
+        .find_map(|n| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(n))
+                .find(|c| c.is_file())
         })
-    });
-    found.expect("chromium not found: the report page test needs Debian's `chromium` package (run `make setup`, or set CHROMIUM to the browser)")
+        .expect(MISSING)
 }
 
 /// Runs chromium headless on `args`, killing it (by pid) if it takes over a minute.
