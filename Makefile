@@ -2,7 +2,7 @@
 # Both install what a fresh Debian 12 machine lacks (as root, or with sudo).
 
 SHELL := /bin/bash
-APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins
+APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ISOCHORD := target/release/isochord
 

@@ -8,6 +8,8 @@ mod model;
 mod play;
 mod presets;
 mod render;
+mod render_batch;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Arousal models: show a model's contract, or score it on labelled data.
     Model(model::ModelArgs),
+    /// A clinical-review report (summary, timeline, plots, HTML page, FHIR R4 export) from a session log.
+    Report(report::ReportArgs),
+    /// Render every recording in a folder (in parallel), each with its WAV and report.
+    RenderBatch(render_batch::BatchArgs),
 }
 
 /// A failure with the exit code it deserves.
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Presets(args) => presets::run(args),
         Command::Features(args) => features::run(args),
         Command::Model(args) => model::run(args),
+        Command::Report(args) => report::run(args),
+        Command::RenderBatch(args) => render_batch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -46,12 +46,23 @@ pub struct RenderArgs {
     /// Sample format.
     #[arg(long, default_value = "f32", value_parser = ["f32", "s24", "s16"])]
     format: String,
+    /// Write a clinical-review report of the adaptive session into this folder (the log
+    /// goes to DIR/session.jsonl unless --log is given).
+    #[arg(long, value_name = "DIR", requires = "biometrics")]
+    report: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
 }
 
-pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
+pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
+        args.adaptive
+            .log
+            .get_or_insert_with(|| dir.join("session.jsonl"));
+    }
     let preset = Preset::find(&args.preset).map_err(Failure::input)?;
     let automation = match &args.automation {
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
@@ -233,6 +244,13 @@ pub fn run(args: RenderArgs) -> Result<ExitCode, Failure> {
         if let (Some(log), false) = (&args.adaptive.log, args.quiet) {
             println!("log: {}", log.display());
         }
+    }
+    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
+        let options = isochord_engine::report::ReportOptions {
+            wav: files.first().cloned(),
+            ..Default::default()
+        };
+        crate::report::write(log, dir, &options, args.quiet)?;
     }
     if outcome.interrupted {
         eprintln!(

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod preset;
 pub mod protocol;
 pub mod realtime;
+pub mod report;
 pub mod session;
 pub mod simulation;
 pub mod source_error;

@@ -3,6 +3,10 @@
 //! feature window (when one completed), the model output, the policy's phase, action and
 //! reason, the decisions taken, the sound asked for, the output level and the allowance
 //! used. Written on the control thread; never on the audio thread.
+//!
+//! The header carries `started_at` (wall-clock UTC when the log was opened) and each
+//! second's `raw` record the RR intervals received in it (`rr_ms`), so a report can
+//! recompute heart-rate variability from the beats themselves.
 
 use super::adaptive::SessionOutcome;
 use crate::allowance::SoundAllowance;
@@ -25,6 +29,7 @@ pub struct RawSummary {
     pub issues: u64,
     hr: (f64, u32),
     rr: (f64, u32),
+    rr_ms: Vec<f64>,
     eda: (f64, u32),
     resp_rate: Option<f64>,
     temp: Option<f64>,
@@ -46,6 +51,7 @@ impl RawSummary {
                 Value::Rr(v) => {
                     self.rr.0 += v as f64;
                     self.rr.1 += 1;
+                    self.rr_ms.push(v as f64);
                 }
                 Value::Eda(v) => {
                     self.eda.0 += v as f64;
@@ -101,6 +107,10 @@ impl RawSummary {
             "resp_samples",
             (self.wave[2] > 0).then_some(self.wave[2] as f64),
         );
+        if !self.rr_ms.is_empty() {
+            let rr: Vec<f64> = self.rr_ms.iter().map(|v| round(*v, 1)).collect();
+            m.insert("rr_ms".into(), json!(rr));
+        }
         Json::Object(m)
     }
 }
@@ -153,6 +163,7 @@ impl SessionLog {
         h.insert("record".into(), json!("header"));
         h.insert("format_version".into(), json!(LOG_FORMAT_VERSION));
         h.insert("engine_version".into(), json!(env!("CARGO_PKG_VERSION")));
+        h.insert("started_at".into(), json!(utc_now()));
         h.extend(header);
         log.line(&Json::Object(h));
         log
@@ -303,6 +314,35 @@ impl SessionLog {
             self.error.get_or_insert(e.to_string());
         }
     }
+}
+
+/// The wall-clock time now, UTC, as RFC 3339 (`2026-01-31T12:00:00Z`).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    format_utc(secs)
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 UTC timestamp.
+pub fn format_utc(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil date from days since 1970-01-01 (H. Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 fn allowance_json(a: &SoundAllowance) -> Json {

@@ -1,0 +1,290 @@
+//! `report.html`: one self-contained page (no network access: the plots are inline SVG,
+//! styles and script are inline) with the patient reference (pseudonym) when given, the
+//! session facts, the key figures, the plots, an
+//! audio player for the session WAV (linked by a relative path) whose playback moves a
+//! cursor over the plots (a click on a plot seeks), the decision log with reasons, notes on
+//! data quality, and what the engine is not.
+//!
+//! Runs on the control/batch side.
+
+use super::plots::Figure;
+use super::read::SessionData;
+use serde_json::Value as Json;
+use std::fmt::Write;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The plain statement of what the engine is not, shown on every report.
+pub const NOT_A_DEVICE: &str =
+    "Isochord is not a medical or diagnostic device. It does not diagnose, \
+monitor or treat any condition, and nothing on this page is a clinical measurement. The arousal \
+figures come from a transparent rule-based estimator (heart rate, RMSSD, skin conductance, \
+skin-conductance responses and breathing rate scored against population anchors and, when known, \
+the listener's own baseline): it has not been validated against a clinical reference, is not \
+calibrated across people, is less reliable without a personal baseline or with poor signal \
+quality (when it abstains, the sound holds), and wrist sensors (PPG, EDA) are sensitive to \
+movement and contact. Sound levels are estimates unless a calibration was given.";
+
+fn figure(v: &Json) -> String {
+    match v {
+        Json::Null => "—".into(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => esc(s),
+        other => esc(&other.to_string()),
+    }
+}
+
+fn key_rows(summary: &Json) -> String {
+    let mut s = String::new();
+    let rows = [
+        ("Heart rate (/min)", "heart_rate_bpm"),
+        ("RMSSD (ms)", "rmssd_ms"),
+        ("SDNN (ms)", "sdnn_ms"),
+        ("Breathing rate (/min)", "breathing_rate_per_min"),
+        ("Skin conductance (µS)", "eda_us"),
+        ("Arousal (0-1)", "arousal"),
+    ];
+    for (label, key) in rows {
+        let v = &summary[key];
+        let _ = writeln!(
+            s,
+            "<tr><th>{label}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            figure(&v["baseline"]),
+            figure(&v["closing"]),
+            figure(&v["change"])
+        );
+    }
+    s
+}
+
+fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<String> {
+    let q = &summary["signal_quality"];
+    let mut notes = Vec::new();
+    if let Some(reason) = data.partial_reason() {
+        notes.push(format!("Partial session: {reason}. Closing figures describe the last logged minutes, not the planned end."));
+    }
+    let n = q["seconds"].as_f64().unwrap_or(0.0);
+    let lost = q["seconds_without_data"].as_f64().unwrap_or(0.0);
+    notes.push(format!(
+        "{lost:.0} of {n:.0} seconds ({:.1} %) had no sensor data; the sensor was flagged lost for {} seconds; {} items were rejected.",
+        100.0 * q["data_loss_fraction"].as_f64().unwrap_or(0.0),
+        q["sensor_lost_seconds"],
+        q["issues"]
+    ));
+    notes.push(format!(
+        "{} of {} arousal estimates were usable; mean feature-window quality {} (0-1); {} of {} beats in the windows were rejected as artefacts.",
+        q["usable_estimates"], q["estimates"], figure(&q["mean_window_quality"]), q["rejected_beats"], q["beats"]
+    ));
+    if q["rr_intervals"].as_u64().unwrap_or(0) == 0 {
+        notes.push("No RR intervals in the log: RMSSD and SDNN baseline/closing figures are not available (the plots show the feature windows' values).".into());
+    } else if summary["rmssd_ms"]["baseline"].is_null() || summary["rmssd_ms"]["closing"].is_null()
+    {
+        notes.push(format!(
+            "Few RR intervals (baseline {}, closing {}; at least {} needed): some HRV figures are missing.",
+            summary["rmssd_ms"]["baseline_beats"], summary["rmssd_ms"]["closing_beats"], super::summary::MIN_BEATS
+        ));
+    }
+    if data.header.get("simulated").and_then(Json::as_bool) == Some(true) {
+        notes.push("The biometrics are SIMULATED: this session did not measure a person.".into());
+    }
+    if summary["allowance"]["calibrated"].as_bool() == Some(false) {
+        notes.push("Sound levels assume an uncalibrated output (dB SPL are estimates).".into());
+    }
+    notes.extend(extra.iter().cloned());
+    notes
+}
+
+/// The page.
+pub fn render(
+    data: &SessionData,
+    summary: &Json,
+    figures: &[Figure],
+    wav: Option<&str>,
+    patient: Option<&str>,
+    notes: &[String],
+) -> String {
+    let sess = &summary["session"];
+    let mut h = String::new();
+    let title = format!(
+        "Isochord session report — {} ({})",
+        data.fact("preset").unwrap_or_else(|| "?".into()),
+        data.fact("started_at")
+            .unwrap_or_else(|| "start time not logged".into())
+    );
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{}</title>
+<style>
+body{{font-family:sans-serif;margin:1.5em auto;max-width:1000px;color:#222;line-height:1.4}}
+h1{{font-size:1.5em}} h2{{margin-top:1.6em;border-bottom:1px solid #ccc}}
+table{{border-collapse:collapse;margin:.5em 0}} th,td{{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}}
+th{{background:#f4f4f4}} .partial{{background:#fff0d0;border:2px solid #e0a000;padding:.6em}}
+.figure{{position:relative;margin:1em 0;cursor:crosshair}} .figure svg{{width:100%;height:auto;display:block}}
+.cursor{{position:absolute;top:0;bottom:0;width:2px;background:#d00;display:none;pointer-events:none}}
+.review{{background:#ffe8e8}} .statement{{background:#eef3ff;border:1px solid #99b;padding:.8em}}
+audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
+</style></head><body>
+<h1>{}</h1>
+"#,
+        esc(&title),
+        esc(&title)
+    );
+    if let Some(reason) = data.partial_reason() {
+        let _ = writeln!(
+            h,
+            "<p class=\"partial\" id=\"partial\"><strong>Partial session.</strong> {}</p>",
+            esc(&reason)
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"statement\"><strong>Not a diagnostic device.</strong> {}</p>",
+        esc(NOT_A_DEVICE)
+    );
+    h.push_str("<h2>Session</h2>\n<table id=\"facts\">\n");
+    let facts = [
+        (
+            "Patient",
+            patient.map_or(
+                "not given (pass --patient to name the pseudonym)".to_string(),
+                esc,
+            ),
+        ),
+        ("Preset", figure(&sess["preset"])),
+        ("Goal", figure(&sess["goal"])),
+        ("Palette", figure(&sess["palette"])),
+        ("Input source", figure(&sess["source"])),
+        ("Simulated input", figure(&sess["simulated"])),
+        ("Arousal estimator", figure(&sess["estimator"])),
+        ("Engine version", figure(&sess["engine_version"])),
+        ("Seed", figure(&sess["seed"])),
+        ("Started (UTC)", figure(&sess["started_at"])),
+        ("Planned length (s)", figure(&sess["planned_duration_s"])),
+        ("Recorded length (s)", figure(&sess["recorded_duration_s"])),
+        ("Time to calm (s)", figure(&summary["time_to_calm_s"])),
+        ("Escalations", figure(&summary["escalations"]["count"])),
+        (
+            "Sound allowance used",
+            figure(&summary["allowance"]["used"]),
+        ),
+        ("Leq (dB SPL)", figure(&summary["allowance"]["leq_db"])),
+    ];
+    for (k, v) in facts {
+        let _ = writeln!(h, "<tr><th>{k}</th><td>{v}</td></tr>");
+    }
+    h.push_str("</table>\n<h2>Baseline and closing</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p>Baseline = the first {:.0} s, closing = the last {:.0} s of the session (figures defined in the report's <code>summary.json</code> documentation).</p>",
+        summary["spans_s"]["baseline"][1].as_f64().unwrap_or(0.0),
+        summary["spans_s"]["closing"][1].as_f64().unwrap_or(0.0) - summary["spans_s"]["closing"][0].as_f64().unwrap_or(0.0)
+    );
+    h.push_str("<table id=\"figures\"><tr><th></th><th>baseline</th><th>closing</th><th>change</th></tr>\n");
+    h.push_str(&key_rows(summary));
+    h.push_str("</table>\n<h2>Timeline</h2>\n");
+    match wav {
+        Some(w) => {
+            let _ = writeln!(h, "<audio id=\"audio\" controls preload=\"metadata\" src=\"{}\"></audio>\n<p>Playing the session moves the red cursor on the plots; click a plot to jump there.</p>", esc(w));
+        }
+        None => h.push_str("<p>No session audio was given for this report.</p>\n"),
+    }
+    for f in figures {
+        let _ = writeln!(
+            h,
+            "<div class=\"figure\" id=\"plot-{}\" data-x0=\"{:.5}\" data-x1=\"{:.5}\" data-end=\"{}\">{}<div class=\"cursor\"></div></div>",
+            f.name,
+            f.x_extent.0,
+            f.x_extent.1,
+            f.end_s,
+            strip_xml_decl(&f.svg)
+        );
+    }
+    if figures.is_empty() {
+        h.push_str("<p>The plots could not be drawn (see the data-quality notes).</p>\n");
+    }
+    h.push_str("<h2>Decision log</h2>\n<table id=\"decisions\"><tr><th>time</th><th>kind</th><th>what and why</th></tr>\n");
+    for d in &data.decisions {
+        let _ = writeln!(
+            h,
+            "<tr{}><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            if d.review { " class=\"review\"" } else { "" },
+            crate::format_duration(std::time::Duration::from_secs_f64(d.time.max(0.0))),
+            esc(&d.kind),
+            esc(&d.message),
+            if d.review {
+                " <strong>(review)</strong>"
+            } else {
+                ""
+            }
+        );
+    }
+    h.push_str("</table>\n<h2>Data quality</h2>\n<ul id=\"quality\">\n");
+    for n in quality_notes(data, summary, notes) {
+        let _ = writeln!(h, "<li>{}</li>", esc(&n));
+    }
+    h.push_str("</ul>\n");
+    h.push_str(SCRIPT);
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn strip_xml_decl(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}
+
+const SCRIPT: &str = r#"<script>
+(function () {
+  var audio = document.getElementById('audio');
+  var figs = Array.prototype.slice.call(document.querySelectorAll('.figure'));
+  function move() {
+    figs.forEach(function (f) {
+      var x0 = +f.dataset.x0, x1 = +f.dataset.x1, end = +f.dataset.end;
+      var c = f.querySelector('.cursor');
+      var frac = Math.min(Math.max(audio.currentTime / end, 0), 1);
+      c.style.left = (100 * (x0 + (x1 - x0) * frac)) + '%';
+      c.style.display = 'block';
+    });
+  }
+  // record how large each plot was drawn (read back by tests and tools)
+  figs.forEach(function (f) {
+    var svg = f.querySelector('svg');
+    var r = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+    f.dataset.renderedWidth = Math.round(r.width);
+    f.dataset.renderedHeight = Math.round(r.height);
+    f.dataset.shapes = svg ? svg.querySelectorAll('polyline,path,polygon,rect').length : 0;
+  });
+  document.body.dataset.ready = '1';
+  if (!audio) return;
+  audio.addEventListener('timeupdate', move);
+  audio.addEventListener('seeked', move);
+  figs.forEach(function (f) {
+    f.addEventListener('click', function (ev) {
+      var r = f.getBoundingClientRect();
+      var x0 = +f.dataset.x0, x1 = +f.dataset.x1, end = +f.dataset.end;
+      var frac = ((ev.clientX - r.left) / r.width - x0) / (x1 - x0);
+      if (frac >= 0 && frac <= 1) { audio.currentTime = frac * end; move(); }
+    });
+  });
+})();
+</script>
+"#;

@@ -1,0 +1,240 @@
+//! Reading a session log for a report: every line is parsed and checked, and a problem
+//! is reported with the file, the line number and what is wrong. A log without its
+//! closing summary line is a partial session (the process stopped before the end), as is
+//! one whose summary came before the planned duration (stopped early, e.g. by Ctrl-C).
+//!
+//! Runs on the control/batch side.
+
+use super::timeline::{Decision, Row};
+use crate::session::log::LOG_FORMAT_VERSION;
+use serde_json::{Map, Value as Json};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A log that cannot be reported on, or a report that cannot be written.
+#[derive(Debug)]
+pub struct ReportError {
+    /// The file concerned.
+    pub path: PathBuf,
+    /// The 1-based line of the log, when the problem is on one line.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ReportError {
+    fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+
+    /// A file that could not be read or written.
+    pub fn io(path: &Path, e: std::io::Error) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.path.display(), l, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// A session log, read and checked.
+#[derive(Clone, Debug)]
+pub struct SessionData {
+    /// The log file.
+    pub path: PathBuf,
+    /// The header record (session facts).
+    pub header: Map<String, Json>,
+    /// One row per logged second, in time order.
+    pub rows: Vec<Row>,
+    /// Every decision logged, in time order.
+    pub decisions: Vec<Decision>,
+    /// The closing summary record; `None` when the process stopped before writing it.
+    pub summary: Option<Map<String, Json>>,
+}
+
+impl SessionData {
+    /// Planned session length, seconds (from the header).
+    pub fn planned_s(&self) -> Option<f64> {
+        self.header.get("duration_s").and_then(Json::as_f64)
+    }
+
+    /// Session time of the last logged second (0 when none was).
+    pub fn end_s(&self) -> f64 {
+        self.rows.last().map_or(0.0, |r| r.t)
+    }
+
+    /// Why the session is partial, or `None` when it ran to its planned end.
+    pub fn partial_reason(&self) -> Option<String> {
+        let Some(s) = &self.summary else {
+            return Some(format!(
+                "the log ends at {:.0} s without its summary line: the session stopped before its end",
+                self.end_s()
+            ));
+        };
+        let t = s.get("t").and_then(Json::as_f64).unwrap_or(self.end_s());
+        match self.planned_s() {
+            Some(p) if t + 0.5 < p => {
+                Some(format!("stopped early at {t:.0} s of the planned {p:.0} s"))
+            }
+            _ => None,
+        }
+    }
+
+    /// A header field as text.
+    pub fn fact(&self, key: &str) -> Option<String> {
+        match self.header.get(key)? {
+            Json::Null => None,
+            Json::String(s) => Some(s.clone()),
+            v => Some(v.to_string()),
+        }
+    }
+}
+
+/// Reads the session log at `path`.
+pub fn read_log(path: &Path) -> Result<SessionData, ReportError> {
+    let text = std::fs::read(path).map_err(|e| ReportError::io(path, e))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        let line = text_line_of(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        ReportError::at(path, line, "not UTF-8 text")
+    })?;
+    parse_log(path, &text)
+}
+
+fn text_line_of(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// Parses the text of a session log (`path` names it in errors).
+pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return Err(ReportError::at(path, 1, "empty file: not a session log"));
+    }
+    let ends_with_newline = text.ends_with('\n');
+    let mut header: Option<Map<String, Json>> = None;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut decisions = Vec::new();
+    let mut summary = None;
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let last = i + 1 == lines.len();
+        let value: Json = serde_json::from_str(line).map_err(|e| {
+            if last && !ends_with_newline && e.is_eof() {
+                ReportError::at(
+                    path,
+                    n,
+                    format!("truncated record (the line stops mid-way: {e})"),
+                )
+            } else {
+                ReportError::at(path, n, format!("not valid JSON: {e}"))
+            }
+        })?;
+        let Json::Object(rec) = value else {
+            return Err(ReportError::at(path, n, "a record must be a JSON object"));
+        };
+        let kind = rec
+            .get("record")
+            .and_then(Json::as_str)
+            .ok_or_else(|| {
+                ReportError::at(path, n, "missing \"record\" (header, second or summary)")
+            })?
+            .to_string();
+        if summary.is_some() {
+            return Err(ReportError::at(
+                path,
+                n,
+                format!(
+                    "a \"{kind}\" record after the summary (the summary must be the last line)"
+                ),
+            ));
+        }
+        match (kind.as_str(), header.is_some()) {
+            ("header", false) => {
+                let v = rec
+                    .get("format_version")
+                    .and_then(Json::as_u64)
+                    .ok_or_else(|| {
+                        ReportError::at(path, n, "header without a numeric \"format_version\"")
+                    })?;
+                if v > LOG_FORMAT_VERSION as u64 {
+                    return Err(ReportError::at(
+                        path,
+                        n,
+                        format!("log format version {v} is newer than this program reads ({LOG_FORMAT_VERSION}); update isochord"),
+                    ));
+                }
+                header = Some(rec);
+            }
+            ("header", true) => {
+                return Err(ReportError::at(path, n, "a second header record"));
+            }
+            (_, false) => {
+                return Err(ReportError::at(
+                    path,
+                    n,
+                    format!("the first record must be the header, not \"{kind}\""),
+                ));
+            }
+            ("second", true) => {
+                let row = Row::from_record(&rec).map_err(|m| ReportError::at(path, n, m))?;
+                if let Some(prev) = rows.last() {
+                    if row.t <= prev.t {
+                        return Err(ReportError::at(
+                            path,
+                            n,
+                            format!("time goes backwards: t = {} after t = {}", row.t, prev.t),
+                        ));
+                    }
+                }
+                decisions.extend(
+                    Decision::list(rec.get("decisions"))
+                        .map_err(|m| ReportError::at(path, n, m))?,
+                );
+                rows.push(row);
+            }
+            ("summary", true) => {
+                if rec.get("t").and_then(Json::as_f64).is_none() {
+                    return Err(ReportError::at(path, n, "summary without a numeric \"t\""));
+                }
+                decisions.extend(
+                    Decision::list(rec.get("decisions"))
+                        .map_err(|m| ReportError::at(path, n, m))?,
+                );
+                summary = Some(rec);
+            }
+            (other, true) => {
+                return Err(ReportError::at(
+                    path,
+                    n,
+                    format!("unknown record \"{other}\" (expected second or summary)"),
+                ));
+            }
+        }
+    }
+    let header = header.expect("a non-empty log has a first record");
+    Ok(SessionData {
+        path: path.to_path_buf(),
+        header,
+        rows,
+        decisions,
+        summary,
+    })
+}
