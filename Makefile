@@ -25,9 +25,10 @@ demo: setup
 	cargo build --release -p isochord-cli
 	@mkdir -p out
 	$(ISOCHORD) render --preset relax --duration 40m --biometrics $(DEMO_INPUT) \
-	  --out out/demo-relax.wav --log out/demo-relax.jsonl
+	  --out out/demo-relax.wav --log out/demo-relax.jsonl --report out/demo-report
 	@echo "an adaptive relax session steered by a real recording (Stress-Predict S02: rest, Stroop test,"
-	@echo "rest, interview, rest, hyperventilation) is in out/demo-relax.wav, every decision in out/demo-relax.jsonl."
+	@echo "rest, interview, rest, hyperventilation) is in out/demo-relax.wav, every decision in"
+	@echo "out/demo-relax.jsonl, and its report in out/demo-report/report.html."
 	@echo "now playing the same session live at the recording's pace (Ctrl-C fades out and stops)"
 	@$(ISOCHORD) play --preset relax --duration 40m --source e4:$(DEMO_INPUT) \
 	  || echo "no audio device could be opened here: listen to out/demo-relax.wav instead"
