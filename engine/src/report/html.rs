@@ -32,11 +32,13 @@ pub fn esc(s: &str) -> String {
 pub const NOT_A_DEVICE: &str =
     "Isochord is not a medical or diagnostic device. It does not diagnose, \
 monitor or treat any condition, and nothing on this page is a clinical measurement. The arousal \
-figures come from a transparent rule-based estimator (heart rate, RMSSD, skin conductance, \
-skin-conductance responses and breathing rate scored against population anchors and, when known, \
-the listener's own baseline): it has not been validated against a clinical reference, is not \
-calibrated across people, is less reliable without a personal baseline or with poor signal \
-quality (when it abstains, the sound holds), and wrist sensors (PPG, EDA) are sensitive to \
+figures come from the estimator named under Session: the bundled stress-lr model (a logistic \
+regression on heart rate and skin conductance relative to the wearer's first five minutes, trained \
+on 34 healthy adults in a laboratory stress protocol; leave-one-subject-out AUC 0.74, well \
+calibrated on average but not for every person; see its model card) or, when the model lacks an \
+input or cannot be used, a transparent rule-based estimator scored against population anchors. \
+Neither has been validated against a clinical reference; both are less reliable with poor signal \
+quality (when they abstain, the sound holds), and wrist sensors (PPG, EDA) are sensitive to \
 movement and contact. Sound levels are estimates unless a calibration was given.";
 
 fn figure(v: &Json) -> String {
