@@ -55,6 +55,11 @@ pub struct PlayArgs {
     source: Option<String>,
     #[command(flatten)]
     adaptive: AdaptiveArgs,
+    /// Write a clinical-review report of the adaptive session into this folder when it
+    /// ends (the log goes to DIR/session.jsonl unless --log is given; the --record WAV,
+    /// if any, is linked from the page).
+    #[arg(long, value_name = "DIR", requires = "source")]
+    report: Option<PathBuf>,
     /// Seed for every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -76,7 +81,14 @@ const REOPEN_PAUSE: Duration = Duration::from_millis(500);
 /// Attempts on the same device before falling back to the default one.
 const REOPEN_SAME: usize = 3;
 
-pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> {
+pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> {
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        args.adaptive
+            .log
+            .get_or_insert_with(|| dir.join("session.jsonl"));
+    }
     let preset = Preset::find(&args.preset).map_err(Failure::input)?;
     let automation = match &args.automation {
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
@@ -254,6 +266,29 @@ pub fn run(args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> 
     };
     let elapsed = session_start.elapsed();
     report.clear_status();
+    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
+        let options = isochord_engine::report::ReportOptions {
+            wav: recorded.as_ref().and_then(|r| r.files.first().cloned()),
+            ..Default::default()
+        };
+        match crate::report::write(log, dir, &options, true) {
+            Ok(out) => {
+                report.event(
+                    json!({"event": "report", "dir": out.dir.display().to_string(),
+                    "files": out.files.len()}),
+                );
+                report.note(&format!(
+                    "report: {} ({} files)",
+                    out.dir.join("report.html").display(),
+                    out.files.len()
+                ));
+            }
+            Err(f) => report.note(&format!(
+                "warning: the report could not be written: {}",
+                f.message
+            )),
+        }
+    }
     report.event(json!({
         "event": "stopped",
         "reason": match &outcome.end {

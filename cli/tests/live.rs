@@ -740,6 +740,8 @@ fn live_and_offline_sessions_take_the_same_decisions_on_the_same_input() {
     let mut live_args = vec!["play".to_string(), "--json".into(), "--source".into()];
     live_args.push(format!("file:{}", input.display()));
     live_args.extend(args(pulse.path("live.jsonl").to_str().unwrap()));
+    live_args.push("--report".into());
+    live_args.push(pulse.path("live-report").to_str().unwrap().into());
     let refs: Vec<&str> = live_args.iter().map(|s| s.as_str()).collect();
     let play = pulse.isochord(&refs, "adaptive");
     let status = pulse.wait(play, Duration::from_secs(160));
