@@ -51,6 +51,19 @@ pub struct AdaptiveArgs {
     pub log: Option<PathBuf>,
 }
 
+impl AdaptiveArgs {
+    /// For `--report DIR`: creates the folder and, unless `--log` names another file,
+    /// sends the session log to DIR/session.jsonl.
+    pub fn log_into_report(&mut self, dir: Option<&std::path::Path>) -> Result<(), Failure> {
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+            self.log.get_or_insert_with(|| dir.join("session.jsonl"));
+        }
+        Ok(())
+    }
+}
+
 fn parse_db(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if !(20.0..=140.0).contains(&v) {

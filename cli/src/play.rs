@@ -82,13 +82,7 @@ const REOPEN_PAUSE: Duration = Duration::from_millis(500);
 const REOPEN_SAME: usize = 3;
 
 pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> {
-    if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-        args.adaptive
-            .log
-            .get_or_insert_with(|| dir.join("session.jsonl"));
-    }
+    args.adaptive.log_into_report(args.report.as_deref())?;
     let preset = Preset::find(&args.preset).map_err(Failure::input)?;
     let automation = match &args.automation {
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),

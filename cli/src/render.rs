@@ -56,13 +56,7 @@ pub struct RenderArgs {
 }
 
 pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
-    if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
-        args.adaptive
-            .log
-            .get_or_insert_with(|| dir.join("session.jsonl"));
-    }
+    args.adaptive.log_into_report(args.report.as_deref())?;
     let preset = Preset::find(&args.preset).map_err(Failure::input)?;
     let automation = match &args.automation {
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),

@@ -22,6 +22,25 @@ pub enum Abstain {
     Failed(String),
 }
 
+impl Abstain {
+    /// The abstention for a window of quality `quality` and an estimate of confidence
+    /// `confidence` against the estimator's floors (quality is checked first), if any.
+    pub fn below_floors(
+        quality: f64,
+        min_quality: f64,
+        confidence: f64,
+        min_confidence: f64,
+    ) -> Option<Abstain> {
+        if quality < min_quality {
+            Some(Abstain::LowQuality { quality })
+        } else if confidence < min_confidence {
+            Some(Abstain::LowConfidence { confidence })
+        } else {
+            None
+        }
+    }
+}
+
 impl fmt::Display for Abstain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -526,13 +526,7 @@ impl OnnxEstimator {
         let max = probs.iter().fold(0f32, |m, p| m.max(*p)) as f64;
         let chance = 1.0 / k as f64;
         let confidence = ((max - chance) / (1.0 - chance)).clamp(0.0, 1.0);
-        let abstain = if w.quality < c.min_quality {
-            Some(Abstain::LowQuality { quality: w.quality })
-        } else if confidence < c.min_confidence {
-            Some(Abstain::LowConfidence { confidence })
-        } else {
-            None
-        };
+        let abstain = Abstain::below_floors(w.quality, c.min_quality, confidence, c.min_confidence);
         ArousalEstimate {
             time: w.end,
             arousal,

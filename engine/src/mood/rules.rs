@@ -157,12 +157,13 @@ impl ArousalEstimator for RuleEstimator {
                 Feature::MeanHr.name().to_string(),
                 Feature::EdaTonic.name().to_string(),
             ]))
-        } else if w.quality < self.cfg.min_quality {
-            Some(Abstain::LowQuality { quality: w.quality })
-        } else if confidence < self.cfg.min_confidence {
-            Some(Abstain::LowConfidence { confidence })
         } else {
-            None
+            Abstain::below_floors(
+                w.quality,
+                self.cfg.min_quality,
+                confidence,
+                self.cfg.min_confidence,
+            )
         };
         ArousalEstimate {
             time: w.end,
