@@ -43,6 +43,7 @@ fn memory_of_long_render() {
     let path = dir.path().join("long.wav");
     let preset = Preset::find("relax").unwrap();
     let session = OfflineSession {
+        content: isochord::Content::none(),
         config: preset.sound,
         sample_rate: 48_000,
         seed: 1,
@@ -82,10 +83,12 @@ fn main() {
         "64-frame block µs p50/p99/p99.9/max",
         "256-frame block µs p50/p99/p99.9/max"
     );
+    let library = isochord::ContentLibrary::bundled();
     for preset in Preset::builtins() {
+        let content = library.load_for(&preset.sound, SR as u32).content;
         let mut rtfs = Vec::new();
         for run in 0..3 {
-            let mut s = Soundscape::new(&preset.sound, SR, run);
+            let mut s = Soundscape::with_content(&preset.sound, &content, SR, run);
             let mut buf = vec![0.0f32; 2 * 4800];
             let chunks = (seconds * 10.0) as usize;
             let t = Instant::now();
@@ -100,7 +103,7 @@ fn main() {
         let rtf = rtfs[1];
         let mut blocks = String::new();
         for frames in [64usize, 256] {
-            let mut s = Soundscape::new(&preset.sound, SR, 7);
+            let mut s = Soundscape::with_content(&preset.sound, &content, SR, 7);
             let mut buf = vec![0.0f32; 2 * frames];
             let n = (seconds * SR) as usize / frames;
             let mut times = Vec::with_capacity(n);

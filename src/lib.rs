@@ -25,12 +25,13 @@ pub use isochord_engine as engine;
 pub use isochord_engine::live;
 
 pub use isochord_dsp::{
-    Command, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
+    Command, Content, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
 };
+pub use isochord_engine::content::{ContentLibrary, LoadedContent};
 pub use isochord_engine::{
-    new_engine, parse_duration, Automation, AutomationController, Controller, EngineHandle, Goal,
-    OfflineSession, Preset, RenderOutcome, Renderer, SampleFormat, SourceError, Static, Telemetry,
-    WavSink, CONTROL_RATE_HZ,
+    new_engine, new_engine_with_content, parse_duration, Automation, AutomationController,
+    Controller, EngineHandle, Goal, OfflineSession, Preset, RenderOutcome, Renderer, SampleFormat,
+    SourceError, Static, Telemetry, WavSink, CONTROL_RATE_HZ,
 };
 #[cfg(feature = "cpal")]
 pub use isochord_engine::{DeviceChoice, LiveError, LiveEvent, LiveOptions, LiveOutput, Recorder};

@@ -72,6 +72,7 @@ fn session(solo_pulse: bool) -> (Vec<f32>, Vec<serde_json::Value>) {
     );
     let controller = Box::new(ListeningLoop::new(ctl, listener, handle, protocol, 0));
     let session = OfflineSession {
+        content: isochord::Content::none(),
         config: sound,
         sample_rate: SR as u32,
         seed: 7,

@@ -12,6 +12,7 @@ fn render_file(dir: &Path, name: &str, seed: u64) -> Vec<u8> {
     let preset = Preset::find("relax").unwrap();
     let automation = Automation::parse(AUTOMATION, Path::new("arc.csv")).unwrap();
     let session = OfflineSession {
+        content: isochord::Content::none(),
         controller: Box::new(AutomationController::new(automation, &preset.sound)),
         config: preset.sound,
         sample_rate: 44_100,
@@ -46,6 +47,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 fn a_stopped_render_fades_out_and_is_shorter() {
     let preset = Preset::find("focus").unwrap();
     let session = OfflineSession {
+        content: isochord::Content::none(),
         config: preset.sound,
         sample_rate: 48_000,
         seed: 1,

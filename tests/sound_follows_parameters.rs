@@ -80,7 +80,7 @@ fn pad_only(density: f32) -> isochord::SoundscapeConfig {
             Layer::Melody => c.melody.enabled = false,
             Layer::Noise => c.noise.enabled = false,
             Layer::Breath => c.breath.enabled = false,
-            Layer::Pad => {}
+            Layer::Pad | Layer::Loops => {}
         }
     }
     c.start.brightness = 0.3;

@@ -1,6 +1,7 @@
 //! `isochord`: render and play adaptive therapeutic soundscapes.
 
 mod adaptive;
+mod content;
 mod devices;
 mod features;
 mod input;
@@ -41,6 +42,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Render every recording in a folder (in parallel), each with its WAV and report.
     RenderBatch(render_batch::BatchArgs),
+    /// Content libraries: list what presets can ask for, or check a library's files.
+    Content(content::ContentCommand),
 }
 
 /// A failure with the exit code it deserves.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model::run(args),
         Command::Report(args) => report::run(args),
         Command::RenderBatch(args) => render_batch::run(args),
+        Command::Content(cmd) => content::run(cmd),
     };
     match result {
         Ok(code) => code,

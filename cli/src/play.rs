@@ -16,8 +16,8 @@ use isochord_engine::live::{
 use isochord_engine::offline::STOP_FADE_S;
 use isochord_engine::session::ChannelFeed;
 use isochord_engine::{
-    format_duration, new_engine, parse_duration, Automation, AutomationController, Controller,
-    EngineHandle, Preset, SampleFormat, Static, Telemetry, CONTROL_RATE_HZ,
+    format_duration, new_engine_with_content, parse_duration, Automation, AutomationController,
+    Controller, EngineHandle, Preset, SampleFormat, Static, Telemetry, CONTROL_RATE_HZ,
 };
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct PlayArgs {
-    /// Built-in preset (sleep, relax, focus, uplift) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 20m, 1h30m (default: the preset's). The fade-out is inside it.
@@ -55,6 +55,8 @@ pub struct PlayArgs {
     source: Option<String>,
     #[command(flatten)]
     adaptive: AdaptiveArgs,
+    #[command(flatten)]
+    content: crate::content::ContentArgs,
     /// Write a clinical-review report of the adaptive session into this folder when it
     /// ends (the log goes to DIR/session.jsonl unless --log is given; the --record WAV,
     /// if any, is linked from the page).
@@ -141,7 +143,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     let device_ms = ms(t0.elapsed());
     let rate = device.sample_rate();
     let t0 = Instant::now();
-    let (mut handle, renderer) = new_engine(&sound, rate as f32, args.seed);
+    let loaded = args.content.load(&sound, rate, |n| report.note(&n))?;
+    let (mut handle, renderer) =
+        new_engine_with_content(&sound, &loaded.content, rate as f32, args.seed);
     let engine_ms = ms(t0.elapsed());
     let (recorder, tap) = match &args.record {
         Some(path) => {

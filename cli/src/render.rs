@@ -1,6 +1,7 @@
 //! `isochord render`: an offline session to WAV.
 
 use crate::adaptive::{prepare, AdaptiveArgs, Finisher};
+use crate::content::ContentArgs;
 use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// Built-in preset (sleep, relax, focus, uplift) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 10m, 1h30m (default: the preset's).
@@ -40,6 +41,8 @@ pub struct RenderArgs {
     biometrics: Option<String>,
     #[command(flatten)]
     adaptive: AdaptiveArgs,
+    #[command(flatten)]
+    content: ContentArgs,
     /// Output sample rate, Hz.
     #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     sample_rate: u32,
@@ -127,7 +130,14 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
 
+    let quiet = args.quiet;
+    let loaded = args.content.load(&sound, args.sample_rate, |n| {
+        if !quiet {
+            eprintln!("{n}")
+        }
+    })?;
     let session = OfflineSession {
+        content: loaded.content,
         config: sound.clone(),
         sample_rate: args.sample_rate,
         seed: args.seed,

@@ -23,6 +23,8 @@ pub struct SoundscapeConfig {
     pub pulse: PulseConfig,
     /// Sparse generative notes.
     pub melody: MelodyConfig,
+    /// Recorded loops and textures.
+    pub loops: LoopsConfig,
     /// Noise bed.
     pub noise: NoiseConfig,
     /// Breathing swell.
@@ -43,6 +45,7 @@ impl Default for SoundscapeConfig {
             pad: PadConfig::default(),
             pulse: PulseConfig::default(),
             melody: MelodyConfig::default(),
+            loops: LoopsConfig::default(),
             noise: NoiseConfig::default(),
             breath: BreathConfig::default(),
             reverb: ReverbConfig::default(),
@@ -141,6 +144,9 @@ pub struct PulseConfig {
     pub decay_beats: f32,
     /// Brightness of the attack (phase-modulation index at brightness 1).
     pub bell: f32,
+    /// Tags of a sampled instrument from the content library to play the notes (empty:
+    /// the synthesised bell). Each note is held for its decay, then let go.
+    pub instrument: Vec<String>,
 }
 
 impl Default for PulseConfig {
@@ -153,6 +159,7 @@ impl Default for PulseConfig {
             attack_ms: 8.0,
             decay_beats: 1.5,
             bell: 1.2,
+            instrument: Vec::new(),
         }
     }
 }
@@ -175,6 +182,9 @@ pub struct MelodyConfig {
     pub decay_s: f32,
     /// Brightness of the attack (phase-modulation index at brightness 1).
     pub bell: f32,
+    /// Tags of a sampled instrument from the content library to play the notes (empty:
+    /// the synthesised bell). Each note is held for its decay, then let go.
+    pub instrument: Vec<String>,
 }
 
 impl Default for MelodyConfig {
@@ -187,6 +197,44 @@ impl Default for MelodyConfig {
             notes_per_beat: 0.5,
             decay_s: 3.0,
             bell: 1.8,
+            instrument: Vec::new(),
+        }
+    }
+}
+
+/// The loops layer: recorded loops and textures from the content library.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoopsConfig {
+    /// Gain (0..1.5).
+    pub gain: f32,
+    /// Whether it sounds at the start.
+    pub enabled: bool,
+    /// Tags an item must all carry to be chosen (empty: the layer stays silent).
+    pub tags: Vec<String>,
+    /// Items sounding at once at full density (1..=4); one at density 0.
+    pub layers: usize,
+    /// Bars an item plays at least before the layer moves to a better-matching one.
+    pub switch_bars: u32,
+    /// Seconds of the crossfade between items.
+    pub crossfade_s: f32,
+    /// Low-pass cutoff at brightness 0, Hz.
+    pub cutoff_min_hz: f32,
+    /// Low-pass cutoff at brightness 1, Hz.
+    pub cutoff_max_hz: f32,
+}
+
+impl Default for LoopsConfig {
+    fn default() -> Self {
+        Self {
+            gain: 0.5,
+            enabled: true,
+            tags: Vec::new(),
+            layers: 2,
+            switch_bars: 8,
+            crossfade_s: 4.0,
+            cutoff_min_hz: 700.0,
+            cutoff_max_hz: 14_000.0,
         }
     }
 }
@@ -370,6 +418,7 @@ impl SoundscapeConfig {
             ("melody", self.melody.gain),
             ("noise", self.noise.gain),
             ("breath", self.breath.gain),
+            ("loops", self.loops.gain),
         ] {
             check(&format!("{layer}.gain"), gain, 0.0, gmax)?;
         }
@@ -406,6 +455,17 @@ impl SoundscapeConfig {
         check("melody.notes_per_beat", m.notes_per_beat, 0.0, 2.0)?;
         check("melody.decay_s", m.decay_s, 0.1, 20.0)?;
         check("melody.bell", m.bell, 0.0, 4.0)?;
+        let l = &self.loops;
+        check_i("loops.layers", l.layers.min(1000) as i32, 1, 4)?;
+        check_i("loops.switch_bars", l.switch_bars.min(1000) as i32, 1, 256)?;
+        check("loops.crossfade_s", l.crossfade_s, 0.05, 60.0)?;
+        check("loops.cutoff_min_hz", l.cutoff_min_hz, 20.0, 20_000.0)?;
+        check(
+            "loops.cutoff_max_hz",
+            l.cutoff_max_hz,
+            l.cutoff_min_hz,
+            20_000.0,
+        )?;
         let n = &self.noise;
         check("noise.cutoff_min_hz", n.cutoff_min_hz, 20.0, 20_000.0)?;
         check(
@@ -448,11 +508,13 @@ impl SoundscapeConfig {
             Param::Gain(Layer::Melody) => self.melody.gain,
             Param::Gain(Layer::Noise) => self.noise.gain,
             Param::Gain(Layer::Breath) => self.breath.gain,
+            Param::Gain(Layer::Loops) => self.loops.gain,
             Param::Enabled(Layer::Pad) => on(self.pad.enabled),
             Param::Enabled(Layer::Pulse) => on(self.pulse.enabled),
             Param::Enabled(Layer::Melody) => on(self.melody.enabled),
             Param::Enabled(Layer::Noise) => on(self.noise.enabled),
             Param::Enabled(Layer::Breath) => on(self.breath.enabled),
+            Param::Enabled(Layer::Loops) => on(self.loops.enabled),
         }
     }
 }

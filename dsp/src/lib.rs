@@ -1,5 +1,6 @@
 //! Isochord's audio-thread DSP: a layered, steerable therapeutic soundscape (pad, pulse,
-//! melody, noise bed, breath guide) with reverb and a safety stage (loudness calibration,
+//! melody, noise bed, breath guide, recorded loops; pulse and melody synthesised or
+//! sampled) with reverb and a safety stage (loudness calibration,
 //! look-ahead limiter with a ceiling, NaN guard, fades).
 //!
 //! Everything here is built once off the audio thread and then rendered on it without
@@ -10,9 +11,11 @@
 
 pub mod command;
 pub mod config;
+pub mod content;
 pub mod ladder;
 pub mod layers;
 pub mod limiter;
+pub mod loop_player;
 pub mod meter;
 pub mod music;
 pub mod noise;
@@ -20,12 +23,14 @@ pub mod osc;
 pub mod params;
 pub mod reverb;
 pub mod rng;
+pub mod sampler;
 pub mod smoother;
 pub mod soundscape;
 pub mod voice;
 
 pub use command::Command;
 pub use config::SoundscapeConfig;
+pub use content::Content;
 pub use meter::Meter;
 pub use music::{Key, Scale};
 pub use params::{Layer, Param, PARAM_COUNT};

@@ -17,16 +17,19 @@ pub enum Layer {
     Noise,
     /// The breathing swell a listener can breathe with.
     Breath,
+    /// Recorded loops and textures from the content library.
+    Loops,
 }
 
 impl Layer {
     /// Every layer, in mixing order.
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Pad,
         Layer::Pulse,
         Layer::Melody,
         Layer::Noise,
         Layer::Breath,
+        Layer::Loops,
     ];
 
     /// Position in [`Layer::ALL`].
@@ -42,6 +45,7 @@ impl Layer {
             Layer::Melody => "melody",
             Layer::Noise => "noise",
             Layer::Breath => "breath",
+            Layer::Loops => "loops",
         }
     }
 }
@@ -85,11 +89,13 @@ impl Param {
         Param::Gain(Layer::Melody),
         Param::Gain(Layer::Noise),
         Param::Gain(Layer::Breath),
+        Param::Gain(Layer::Loops),
         Param::Enabled(Layer::Pad),
         Param::Enabled(Layer::Pulse),
         Param::Enabled(Layer::Melody),
         Param::Enabled(Layer::Noise),
         Param::Enabled(Layer::Breath),
+        Param::Enabled(Layer::Loops),
     ];
 
     /// A dense index in `0..PARAM_COUNT`.
@@ -134,19 +140,21 @@ impl Param {
     /// The name used in automation files, logs and the command line
     /// (`tempo`, `pad_gain`, `melody_enabled`…).
     pub fn name(self) -> &'static str {
-        const GAIN: [&str; 5] = [
+        const GAIN: [&str; Layer::ALL.len()] = [
             "pad_gain",
             "pulse_gain",
             "melody_gain",
             "noise_gain",
             "breath_gain",
+            "loops_gain",
         ];
-        const ON: [&str; 5] = [
+        const ON: [&str; Layer::ALL.len()] = [
             "pad_enabled",
             "pulse_enabled",
             "melody_enabled",
             "noise_enabled",
             "breath_enabled",
+            "loops_enabled",
         ];
         match self {
             Param::Tempo => "tempo",

@@ -2,7 +2,8 @@
 
 use crate::command::Command;
 use crate::config::SoundscapeConfig;
-use crate::layers::{breath_swell, Block, BreathGuide, Melody, NoiseBed, Pad, Pulse};
+use crate::content::Content;
+use crate::layers::{breath_swell, Block, BreathGuide, Loops, Melody, NoiseBed, Pad, Pulse};
 use crate::limiter::Limiter;
 use crate::meter::Meter;
 use crate::music::{Key, Scale};
@@ -32,6 +33,8 @@ pub struct Soundscape {
     melody: Melody,
     noise: NoiseBed,
     breath: BreathGuide,
+    loops: Loops,
+    content: Content,
     reverb: Reverb,
     limiter: Limiter,
     key: Key,
@@ -61,13 +64,36 @@ impl Soundscape {
     /// `master.loudness_dbfs` (a 12 s render at 24 kHz at construction, a few tens of
     /// milliseconds). The config must have passed [`SoundscapeConfig::validate`].
     pub fn new(config: &SoundscapeConfig, sample_rate: f32, seed: u64) -> Self {
-        let makeup = Self::calibrate(config, seed);
-        Self::with_makeup(config, sample_rate, seed, makeup)
+        Self::with_content(config, &Content::none(), sample_rate, seed)
+    }
+
+    /// A soundscape that plays `content` (sampled instruments for pulse and melody,
+    /// items for the loops layer), calibrated like [`Soundscape::new`]. The content's
+    /// audio must be at `sample_rate`; with content, calibration renders at that rate.
+    pub fn with_content(
+        config: &SoundscapeConfig,
+        content: &Content,
+        sample_rate: f32,
+        seed: u64,
+    ) -> Self {
+        let makeup = Self::calibrate(config, content, sample_rate, seed);
+        Self::with_content_and_makeup(config, content, sample_rate, seed, makeup)
     }
 
     /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating.
     pub fn with_makeup(
         config: &SoundscapeConfig,
+        sample_rate: f32,
+        seed: u64,
+        makeup: f32,
+    ) -> Self {
+        Self::with_content_and_makeup(config, &Content::none(), sample_rate, seed, makeup)
+    }
+
+    /// Like [`Soundscape::with_content`] but with a given linear makeup gain.
+    pub fn with_content_and_makeup(
+        config: &SoundscapeConfig,
+        content: &Content,
         sample_rate: f32,
         seed: u64,
         makeup: f32,
@@ -90,8 +116,21 @@ impl Soundscape {
             cfg.master.key_crossfade_s,
             &mut rng,
         );
-        let pulse = Pulse::new(&cfg.pulse, cfg.key, cfg.scale);
-        let melody = Melody::new(&cfg.melody, cfg.key, cfg.scale, Rng::new(seed, 3));
+        let pulse = Pulse::new(&cfg.pulse, cfg.key, cfg.scale, content.pulse.clone(), sr);
+        let melody = Melody::new(
+            &cfg.melody,
+            cfg.key,
+            cfg.scale,
+            Rng::new(seed, 3),
+            content.melody.clone(),
+            sr,
+        );
+        let start = (
+            values[Param::Brightness.index()],
+            values[Param::Energy.index()],
+            values[Param::Density.index()],
+        );
+        let loops = Loops::new(&cfg.loops, &content.loops, sr, start);
         let noise = NoiseBed::new(&cfg.noise, &mut rng);
         let breath = BreathGuide::new(&cfg.breath, &mut rng);
         let reverb = Reverb::new(sr, cfg.reverb.size, cfg.reverb.rt60_s, cfg.reverb.damp_hz);
@@ -108,6 +147,8 @@ impl Soundscape {
             melody,
             noise,
             breath,
+            loops,
+            content: content.clone(),
             reverb,
             limiter,
             key: cfg.key,
@@ -133,12 +174,16 @@ impl Soundscape {
         s
     }
 
-    fn calibrate(config: &SoundscapeConfig, seed: u64) -> f32 {
-        const SR: f32 = 24_000.0;
+    fn calibrate(config: &SoundscapeConfig, content: &Content, sample_rate: f32, seed: u64) -> f32 {
+        // without recordings, half the rate is plenty and twice as fast
+        let with_content =
+            content.pulse.is_some() || content.melody.is_some() || !content.loops.is_empty();
+        let sr = if with_content { sample_rate } else { 24_000.0 };
+        let block = (sr / 10.0) as usize;
         let mut cfg = config.clone();
         cfg.master.fade_in_s = 0.0;
-        let mut probe = Self::with_makeup(&cfg, SR, seed, 1.0);
-        let mut buf = vec![0.0f32; 2 * 2400];
+        let mut probe = Self::with_content_and_makeup(&cfg, content, sr, seed, 1.0);
+        let mut buf = vec![0.0f32; 2 * block];
         for _ in 0..40 {
             probe.render(&mut buf);
         }
@@ -167,6 +212,16 @@ impl Soundscape {
     /// The configuration it was built from.
     pub fn config(&self) -> &SoundscapeConfig {
         &self.cfg
+    }
+
+    /// The content it plays.
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// The ids of the loops layer's items chosen now. Any thread that owns the soundscape.
+    pub fn loops_chosen(&self) -> impl Iterator<Item = &str> {
+        self.loops.chosen()
     }
 
     /// Sets the target of `param`; it moves there at its bounded rate. Values are clamped
@@ -322,14 +377,16 @@ impl Soundscape {
             energy: self.values[Param::Energy.index()],
             beat,
             eighth,
+            beat_pos: end,
         };
-        let [pl, ul, ml, nl, bl] = &mut self.layer_l;
-        let [pr, ur, mr, nr, br] = &mut self.layer_r;
+        let [pl, ul, ml, nl, bl, ll] = &mut self.layer_l;
+        let [pr, ur, mr, nr, br, lr] = &mut self.layer_r;
         self.pad.render(&block, pl, pr);
         self.pulse.render(&block, ul, ur);
         self.melody.render(&block, ml, mr);
         self.noise.render(&block, nl, nr);
         self.breath.render(&block, [swell0, swell1], bl, br);
+        self.loops.render(&block, ll, lr);
 
         // mix with per-sample gain ramps
         let (ml, mr) = (&mut self.mix_l[..n], &mut self.mix_r[..n]);
@@ -384,6 +441,9 @@ impl Soundscape {
             self.pad.reset();
             self.noise.reset();
             self.breath.reset();
+            self.pulse.reset();
+            self.melody.reset();
+            self.loops.reset();
             self.limiter.reset();
             self.meter.nan_blocks += 1;
         }
@@ -413,7 +473,7 @@ fn layer_target(values: &[f32; PARAM_COUNT], pad_depth: f32, layer: Layer, swell
             let depth = pad_depth * values[Param::Enabled(Layer::Breath).index()];
             1.0 - depth * (1.0 - swell)
         }
-        Layer::Noise => 0.5 + 0.5 * values[Param::Energy.index()],
+        Layer::Noise | Layer::Loops => 0.5 + 0.5 * values[Param::Energy.index()],
         _ => 1.0,
     };
     gain * on * extra

@@ -6,6 +6,7 @@
 pub mod allowance;
 pub mod automation;
 pub mod biometrics;
+pub mod content;
 pub mod control;
 pub mod duration;
 #[cfg(feature = "cpal")]
@@ -32,6 +33,6 @@ pub use live::{
 };
 pub use offline::{OfflineSession, RenderOutcome};
 pub use preset::{Goal, Preset};
-pub use realtime::{new_engine, EngineHandle, Renderer, Telemetry};
+pub use realtime::{new_engine, new_engine_with_content, EngineHandle, Renderer, Telemetry};
 pub use source_error::SourceError;
 pub use wav::{SampleFormat, WavSink};

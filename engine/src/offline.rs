@@ -2,7 +2,7 @@
 //! virtual clock, as fast as the CPU allows and bit-for-bit repeatable.
 
 use crate::control::{Controller, CONTROL_RATE_HZ};
-use isochord_dsp::{Command, Meter, Soundscape, SoundscapeConfig};
+use isochord_dsp::{Command, Content, Meter, Soundscape, SoundscapeConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -13,6 +13,9 @@ pub const STOP_FADE_S: f32 = 2.0;
 pub struct OfflineSession {
     /// The sound.
     pub config: SoundscapeConfig,
+    /// Recorded content it plays (see [`crate::content::ContentLibrary::load_for`]);
+    /// [`Content::none`] for a synthesised soundscape.
+    pub content: Content,
     /// Output rate, Hz.
     pub sample_rate: u32,
     /// Seed of every random choice (same seed, same file).
@@ -55,7 +58,12 @@ impl OfflineSession {
     ) -> Result<RenderOutcome, E> {
         let sr = self.sample_rate as f64;
         let mut total = self.total_frames();
-        let mut scape = Soundscape::new(&self.config, self.sample_rate as f32, self.seed);
+        let mut scape = Soundscape::with_content(
+            &self.config,
+            &self.content,
+            self.sample_rate as f32,
+            self.seed,
+        );
         let fade_s = self
             .config
             .master

@@ -45,11 +45,12 @@ pub struct Preset {
 }
 
 /// The presets that ship inside the binary: `(name, TOML text)`.
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     ("sleep", include_str!("../../presets/sleep.toml")),
     ("relax", include_str!("../../presets/relax.toml")),
     ("focus", include_str!("../../presets/focus.toml")),
     ("uplift", include_str!("../../presets/uplift.toml")),
+    ("piano", include_str!("../../presets/piano.toml")),
 ];
 
 impl Preset {
@@ -150,22 +151,25 @@ fn builtin_origin(name: &str) -> PathBuf {
     PathBuf::from(format!("presets/{name}.toml"))
 }
 
-/// Adds the line and column of the value at `path` (table keys) in `text`.
-fn locate(err: SourceError, text: &str, path: &[&str]) -> SourceError {
+/// Adds the line and column of the value at `path` (table keys, and array indices as
+/// numbers: `loop.2.tempo`) in `text`.
+pub(crate) fn locate(err: SourceError, text: &str, path: &[&str]) -> SourceError {
+    use toml::de::DeValue;
     let Ok(doc) = toml::de::DeTable::parse(text) else {
         return err;
     };
-    let mut table = doc.get_ref();
+    let mut value: Option<&toml::Spanned<DeValue>> = None;
     let mut span = None;
-    for (i, key) in path.iter().enumerate() {
-        let Some(value) = table.get(*key) else { break };
-        span = Some(value.span());
-        if i + 1 < path.len() {
-            match value.get_ref().as_table() {
-                Some(t) => table = t,
-                None => break,
-            }
-        }
+    for key in path {
+        let next = match value.map(|v| v.get_ref()) {
+            None => doc.get_ref().get(*key),
+            Some(DeValue::Table(t)) => t.get(*key),
+            Some(DeValue::Array(a)) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+            Some(_) => None,
+        };
+        let Some(next) = next else { break };
+        span = Some(next.span());
+        value = Some(next);
     }
     match span {
         Some(s) => err.at_offset(text, s.start),
@@ -180,7 +184,7 @@ mod tests {
     #[test]
     fn builtins_parse_and_are_distinct() {
         let all = Preset::builtins();
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), BUILTIN.len());
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a.sound, b.sound, "{} and {} sound the same", a.name, b.name);

@@ -1,19 +1,24 @@
 //! The melody: sparse generative notes from the scale.
 
+use super::pulse::SAMPLED_LEVEL;
+use super::sampled::SampledNotes;
 use super::tuning::Tuning;
 use super::Block;
 use crate::config::MelodyConfig;
+use crate::content::Instrument;
 use crate::music::{Key, Scale};
 use crate::rng::Rng;
 use crate::voice::VoicePool;
+use std::sync::Arc;
 
 /// On each eighth note, with a chance set by density (and the preset's notes per beat),
 /// plays the next step of a random walk over the scale, bounded to `range` degrees.
 /// Its note rate therefore follows tempo and density; its attack brightness follows
-/// brightness.
+/// brightness. Played by the synthesised bell or by a sampled instrument.
 #[derive(Clone, Debug)]
 pub struct Melody {
     pool: VoicePool<8>,
+    sampled: Option<SampledNotes<12>>,
     rng: Rng,
     degree: i32,
     range: i32,
@@ -24,10 +29,18 @@ pub struct Melody {
 }
 
 impl Melody {
-    /// A melody in `key`/`scale` drawing from `rng`.
-    pub fn new(cfg: &MelodyConfig, key: Key, scale: Scale, rng: Rng) -> Self {
+    /// A melody in `key`/`scale` drawing from `rng`, played by `instrument` if given.
+    pub fn new(
+        cfg: &MelodyConfig,
+        key: Key,
+        scale: Scale,
+        rng: Rng,
+        instrument: Option<Arc<Instrument>>,
+        sample_rate: f32,
+    ) -> Self {
         Self {
             pool: VoicePool::default(),
+            sampled: instrument.map(|i| SampledNotes::new(i, sample_rate)),
             rng,
             degree: cfg.range / 2,
             range: cfg.range.max(1),
@@ -60,17 +73,31 @@ impl Melody {
                 let amp = 0.22 * (0.6 + 0.4 * self.rng.uniform()) * (0.5 + 0.5 * b.energy);
                 let pan = 0.6 * self.rng.bipolar();
                 let index = self.bell * (0.1 + 0.9 * b.brightness);
-                self.pool.allocate().start(
-                    b.sample_rate,
-                    self.tuning.hz(self.degree),
-                    amp,
-                    0.012,
-                    self.decay_s,
-                    pan,
-                    index,
-                );
+                let hz = self.tuning.hz(self.degree);
+                match self.sampled.as_mut() {
+                    Some(s) => s.note(hz, amp * SAMPLED_LEVEL, self.decay_s, pan),
+                    None => self.pool.allocate().start(
+                        b.sample_rate,
+                        hz,
+                        amp,
+                        0.012,
+                        self.decay_s,
+                        pan,
+                        index,
+                    ),
+                }
             }
         }
-        self.pool.render_add(&mut left[..n], &mut right[..n]);
+        match self.sampled.as_mut() {
+            Some(s) => s.render_add(b.brightness, &mut left[..n], &mut right[..n]),
+            None => self.pool.render_add(&mut left[..n], &mut right[..n]),
+        }
+    }
+
+    /// Silences every note.
+    pub fn reset(&mut self) {
+        if let Some(s) = self.sampled.as_mut() {
+            s.reset();
+        }
     }
 }

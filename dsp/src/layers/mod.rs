@@ -2,17 +2,21 @@
 //! buffers; the soundscape applies layer gains, mixes and masters.
 
 mod breath;
+mod loops;
 mod melody;
 mod noise_bed;
 mod pad;
 mod pulse;
+mod sampled;
 mod tuning;
 
 pub use breath::{breath_swell, BreathGuide};
+pub use loops::{Loops, MAX_ITEMS};
 pub use melody::Melody;
 pub use noise_bed::NoiseBed;
 pub use pad::Pad;
 pub use pulse::Pulse;
+pub use sampled::SampledNotes;
 pub use tuning::Tuning;
 
 /// What every layer needs to know about the block being rendered.
@@ -34,4 +38,6 @@ pub struct Block {
     pub beat: Option<u64>,
     /// Index of the eighth note that starts in this block, if one does.
     pub eighth: Option<u64>,
+    /// The beat clock at the block's end, in beats.
+    pub beat_pos: f64,
 }

@@ -1,16 +1,26 @@
 //! The pulse: a soft tuned note on every beat.
 
+use super::sampled::SampledNotes;
 use super::tuning::Tuning;
 use super::Block;
 use crate::config::PulseConfig;
+use crate::content::Instrument;
 use crate::music::{Key, Scale};
 use crate::voice::VoicePool;
+use std::sync::Arc;
+
+/// Level of a sampled note relative to the bell's amplitude, so that swapping the bell for
+/// an instrument normalised to −23 LUFS keeps the layer's loudness about the same.
+pub(crate) const SAMPLED_LEVEL: f32 = 1.6;
 
 /// One note per beat, walking through a pattern of scale degrees; velocity follows
-/// energy, attack brightness follows brightness, decay follows the beat length.
+/// energy, attack brightness follows brightness, decay follows the beat length. Played by
+/// the synthesised bell or by a sampled instrument (held for the decay, brightness as a
+/// low-pass).
 #[derive(Clone, Debug)]
 pub struct Pulse {
     pool: VoicePool<6>,
+    sampled: Option<SampledNotes<8>>,
     pattern: [i32; 16],
     len: usize,
     tuning: Tuning,
@@ -20,8 +30,14 @@ pub struct Pulse {
 }
 
 impl Pulse {
-    /// A pulse in `key`/`scale`.
-    pub fn new(cfg: &PulseConfig, key: Key, scale: Scale) -> Self {
+    /// A pulse in `key`/`scale`, played by `instrument` if given.
+    pub fn new(
+        cfg: &PulseConfig,
+        key: Key,
+        scale: Scale,
+        instrument: Option<Arc<Instrument>>,
+        sample_rate: f32,
+    ) -> Self {
         let mut pattern = [0i32; 16];
         let len = cfg.pattern.len().clamp(1, 16);
         for (p, d) in pattern.iter_mut().zip(&cfg.pattern) {
@@ -29,6 +45,7 @@ impl Pulse {
         }
         Self {
             pool: VoicePool::default(),
+            sampled: instrument.map(|i| SampledNotes::new(i, sample_rate)),
             pattern,
             len,
             tuning: Tuning::new(key, scale, cfg.octave),
@@ -56,16 +73,30 @@ impl Pulse {
             let decay = (self.decay_beats * beat_s).clamp(0.15, 6.0);
             let pan = if beat % 2 == 0 { -0.15 } else { 0.15 };
             let index = self.bell * (0.15 + 0.85 * b.brightness);
-            self.pool.allocate().start(
-                b.sample_rate,
-                self.tuning.hz(degree),
-                amp,
-                self.attack_s,
-                decay,
-                pan,
-                index,
-            );
+            let hz = self.tuning.hz(degree);
+            match self.sampled.as_mut() {
+                Some(s) => s.note(hz, amp * SAMPLED_LEVEL, decay, pan),
+                None => self.pool.allocate().start(
+                    b.sample_rate,
+                    hz,
+                    amp,
+                    self.attack_s,
+                    decay,
+                    pan,
+                    index,
+                ),
+            }
         }
-        self.pool.render_add(&mut left[..n], &mut right[..n]);
+        match self.sampled.as_mut() {
+            Some(s) => s.render_add(b.brightness, &mut left[..n], &mut right[..n]),
+            None => self.pool.render_add(&mut left[..n], &mut right[..n]),
+        }
+    }
+
+    /// Silences every note.
+    pub fn reset(&mut self) {
+        if let Some(s) = self.sampled.as_mut() {
+            s.reset();
+        }
     }
 }

@@ -2,7 +2,9 @@
 
 use super::renderer::SWITCH_CROSSFADE_S;
 use super::telemetry::Telemetry;
-use isochord_dsp::{Command, Key, Param, Scale, Soundscape, SoundscapeConfig, PARAM_COUNT};
+use isochord_dsp::{
+    Command, Content, Key, Param, Scale, Soundscape, SoundscapeConfig, PARAM_COUNT,
+};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 use std::sync::atomic::AtomicU32;
@@ -36,10 +38,12 @@ pub struct EngineHandle {
     latest: Option<Telemetry>,
     sample_rate: f32,
     seed: u64,
+    content: Content,
     coalesced: u64,
 }
 
 impl EngineHandle {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         commands: HeapProd<Command>,
         switches: HeapProd<Box<Soundscape>>,
@@ -48,6 +52,7 @@ impl EngineHandle {
         underruns: Arc<AtomicU32>,
         sample_rate: f32,
         seed: u64,
+        content: Content,
     ) -> Self {
         Self {
             commands,
@@ -61,6 +66,7 @@ impl EngineHandle {
             latest: None,
             sample_rate,
             seed,
+            content,
             coalesced: 0,
         }
     }
@@ -114,7 +120,12 @@ impl EngineHandle {
         if self.switches.is_full() || self.latest.is_some_and(|t| t.switching) {
             return Err(SwitchError::Busy);
         }
-        let scape = Box::new(Soundscape::new(config, self.sample_rate, self.seed));
+        let scape = Box::new(Soundscape::with_content(
+            config,
+            &self.content,
+            self.sample_rate,
+            self.seed,
+        ));
         self.switches.try_push(scape).map_err(|_| SwitchError::Busy)
     }
 

@@ -19,7 +19,7 @@ pub use handle::{EngineHandle, SwitchError};
 pub use renderer::Renderer;
 pub use telemetry::Telemetry;
 
-use isochord_dsp::{Soundscape, SoundscapeConfig};
+use isochord_dsp::{Content, Soundscape, SoundscapeConfig};
 use ringbuf::traits::Split;
 use ringbuf::HeapRb;
 use std::sync::atomic::AtomicU32;
@@ -39,7 +39,18 @@ pub fn new_engine(
     sample_rate: f32,
     seed: u64,
 ) -> (EngineHandle, Renderer) {
-    let scape = Box::new(Soundscape::new(config, sample_rate, seed));
+    new_engine_with_content(config, &Content::none(), sample_rate, seed)
+}
+
+/// Like [`new_engine`], the soundscape playing `content` (whose audio must be at
+/// `sample_rate`). Preset switches keep the same content. Control thread.
+pub fn new_engine_with_content(
+    config: &SoundscapeConfig,
+    content: &Content,
+    sample_rate: f32,
+    seed: u64,
+) -> (EngineHandle, Renderer) {
+    let scape = Box::new(Soundscape::with_content(config, content, sample_rate, seed));
     let (cmd_tx, cmd_rx) = HeapRb::new(COMMAND_SLOTS).split();
     let (new_tx, new_rx) = HeapRb::new(2).split();
     let (old_tx, old_rx) = HeapRb::new(4).split();
@@ -53,6 +64,7 @@ pub fn new_engine(
         underruns.clone(),
         sample_rate,
         seed,
+        content.clone(),
     );
     let renderer = Renderer::new(scape, cmd_rx, new_rx, old_tx, tel_tx, underruns);
     (handle, renderer)

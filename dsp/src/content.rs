@@ -1,0 +1,173 @@
+//! Curated content the soundscape plays: sampled instruments and recorded loops.
+//!
+//! Everything here arrives ready to play: decoded, resampled to the engine's rate and
+//! loudness-normalised off the audio thread (the engine's content loader does that). The
+//! soundscape holds it for its whole life, so the audio thread never frees it.
+
+use std::sync::Arc;
+
+/// Interleaved stereo audio at the engine's sample rate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Audio {
+    samples: Box<[f32]>,
+}
+
+impl Audio {
+    /// Audio from interleaved stereo samples (an odd trailing sample is dropped).
+    pub fn from_interleaved(mut samples: Vec<f32>) -> Self {
+        samples.truncate(samples.len() / 2 * 2);
+        Self {
+            samples: samples.into_boxed_slice(),
+        }
+    }
+
+    /// Length in frames.
+    pub fn frames(&self) -> usize {
+        self.samples.len() / 2
+    }
+
+    /// The interleaved samples.
+    pub fn samples(&self) -> &[f32] {
+        &self.samples
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.samples.len() * core::mem::size_of::<f32>()
+    }
+
+    /// Frame `i` as (left, right); silence outside the audio.
+    #[inline]
+    pub fn frame(&self, i: isize) -> (f32, f32) {
+        if i < 0 || i as usize >= self.frames() {
+            (0.0, 0.0)
+        } else {
+            let k = 2 * i as usize;
+            (self.samples[k], self.samples[k + 1])
+        }
+    }
+}
+
+/// One sampled note of an instrument and the noise of its key's release.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    /// The pitch recorded, Hz.
+    pub hz: f32,
+    /// The note, from its onset.
+    pub audio: Audio,
+    /// What the instrument sounds like when the note is let go (a damper's thud), if
+    /// recorded.
+    pub release: Option<Audio>,
+}
+
+/// A sampled instrument: zones at recorded pitches; any note plays from the nearest.
+#[derive(Clone, Debug, Default)]
+pub struct Instrument {
+    /// Where it came from (the content library's id).
+    pub id: String,
+    /// Zones, ascending in pitch.
+    pub zones: Vec<Zone>,
+}
+
+impl Instrument {
+    /// The index of the zone nearest to `hz` in pitch (none if there are no zones).
+    pub fn nearest(&self, hz: f32) -> Option<usize> {
+        let target = hz.max(1e-3).log2();
+        self.zones
+            .iter()
+            .enumerate()
+            .min_by(|(_, a), (_, b)| {
+                let da = (a.hz.log2() - target).abs();
+                let db = (b.hz.log2() - target).abs();
+                da.total_cmp(&db)
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// Bytes of audio held.
+    pub fn bytes(&self) -> usize {
+        self.zones
+            .iter()
+            .map(|z| z.audio.bytes() + z.release.as_ref().map_or(0, Audio::bytes))
+            .sum()
+    }
+}
+
+/// How a loop follows the soundscape's tempo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// Each beat's slice starts on the soundscape's beat at its recorded pitch (for tuned
+    /// material): faster tempos cut slices short with a crossfade, slower ones let each
+    /// slice end in a short fade before the next beat.
+    Slices,
+    /// Played faster or slower through a variable-ratio resampler, pitch moving with
+    /// tempo (for untuned material: percussion, noise, field recordings).
+    Varispeed,
+    /// No beat: loops at its recorded speed whatever the tempo (textures).
+    Free,
+}
+
+/// A recorded loop or texture.
+#[derive(Clone, Debug)]
+pub struct LoopItem {
+    /// Where it came from (the content library's id).
+    pub id: String,
+    /// The recording.
+    pub audio: Audio,
+    /// First frame of the loop.
+    pub start: usize,
+    /// One past the last frame of the loop.
+    pub end: usize,
+    /// Beats between `start` and `end` (0 for a texture).
+    pub beats: u32,
+    /// How it follows tempo.
+    pub follow: Follow,
+    /// How bright it sounds, 0..1 (from the library).
+    pub brightness: f32,
+    /// How energetic it sounds, 0..1 (from the library).
+    pub energy: f32,
+}
+
+impl LoopItem {
+    /// Frames per beat at the recorded tempo (the whole loop for a texture).
+    pub fn beat_frames(&self) -> f64 {
+        let len = (self.end - self.start) as f64;
+        if self.beats == 0 {
+            len
+        } else {
+            len / self.beats as f64
+        }
+    }
+}
+
+/// The content a soundscape was built with. Cloning shares the audio.
+#[derive(Clone, Debug, Default)]
+pub struct Content {
+    /// Sampled instrument for the pulse (the synthesised bell when absent).
+    pub pulse: Option<Arc<Instrument>>,
+    /// Sampled instrument for the melody (the synthesised bell when absent).
+    pub melody: Option<Arc<Instrument>>,
+    /// Loops and textures for the loops layer.
+    pub loops: Vec<Arc<LoopItem>>,
+}
+
+impl Content {
+    /// No content: every layer synthesised.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of audio held (instruments shared by pulse and melody counted once).
+    pub fn bytes(&self) -> usize {
+        let mut total = self.loops.iter().map(|l| l.audio.bytes()).sum();
+        if let Some(p) = &self.pulse {
+            total += p.bytes();
+        }
+        if let Some(m) = &self.melody {
+            if !self.pulse.as_ref().is_some_and(|p| Arc::ptr_eq(p, m)) {
+                total += m.bytes();
+            }
+        }
+        total
+    }
+}

@@ -1,0 +1,170 @@
+//! The bundled content library, compiled into the binary so it works wherever the
+//! binary goes: the Salamander Grand Piano subset and two loops made from it
+//! (`assets/content`, CC BY 3.0, credits in `assets/content/ATTRIBUTION.md`).
+
+/// The bundled manifest's text.
+pub const MANIFEST: &str = include_str!("../../../assets/content/manifest.toml");
+
+/// Where the bundled files live in the source tree (for messages).
+pub const ORIGIN: &str = "assets/content";
+
+/// Every bundled file: `(path relative to the manifest, bytes)`.
+pub const FILES: &[(&str, &[u8])] = &[
+    (
+        "piano/A2v10.ogg",
+        include_bytes!("../../../assets/content/piano/A2v10.ogg"),
+    ),
+    (
+        "piano/C3v10.ogg",
+        include_bytes!("../../../assets/content/piano/C3v10.ogg"),
+    ),
+    (
+        "piano/D#3v10.ogg",
+        include_bytes!("../../../assets/content/piano/D#3v10.ogg"),
+    ),
+    (
+        "piano/F#3v10.ogg",
+        include_bytes!("../../../assets/content/piano/F#3v10.ogg"),
+    ),
+    (
+        "piano/A3v10.ogg",
+        include_bytes!("../../../assets/content/piano/A3v10.ogg"),
+    ),
+    (
+        "piano/C4v10.ogg",
+        include_bytes!("../../../assets/content/piano/C4v10.ogg"),
+    ),
+    (
+        "piano/D#4v10.ogg",
+        include_bytes!("../../../assets/content/piano/D#4v10.ogg"),
+    ),
+    (
+        "piano/F#4v10.ogg",
+        include_bytes!("../../../assets/content/piano/F#4v10.ogg"),
+    ),
+    (
+        "piano/A4v10.ogg",
+        include_bytes!("../../../assets/content/piano/A4v10.ogg"),
+    ),
+    (
+        "piano/C5v10.ogg",
+        include_bytes!("../../../assets/content/piano/C5v10.ogg"),
+    ),
+    (
+        "piano/D#5v10.ogg",
+        include_bytes!("../../../assets/content/piano/D#5v10.ogg"),
+    ),
+    (
+        "piano/F#5v10.ogg",
+        include_bytes!("../../../assets/content/piano/F#5v10.ogg"),
+    ),
+    (
+        "piano/A5v10.ogg",
+        include_bytes!("../../../assets/content/piano/A5v10.ogg"),
+    ),
+    (
+        "piano/C6v10.ogg",
+        include_bytes!("../../../assets/content/piano/C6v10.ogg"),
+    ),
+    (
+        "piano/D#6v10.ogg",
+        include_bytes!("../../../assets/content/piano/D#6v10.ogg"),
+    ),
+    (
+        "piano/F#6v10.ogg",
+        include_bytes!("../../../assets/content/piano/F#6v10.ogg"),
+    ),
+    (
+        "piano/A6v10.ogg",
+        include_bytes!("../../../assets/content/piano/A6v10.ogg"),
+    ),
+    (
+        "piano/C7v10.ogg",
+        include_bytes!("../../../assets/content/piano/C7v10.ogg"),
+    ),
+    (
+        "piano/release/rel25.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel25.ogg"),
+    ),
+    (
+        "piano/release/rel28.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel28.ogg"),
+    ),
+    (
+        "piano/release/rel31.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel31.ogg"),
+    ),
+    (
+        "piano/release/rel34.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel34.ogg"),
+    ),
+    (
+        "piano/release/rel37.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel37.ogg"),
+    ),
+    (
+        "piano/release/rel40.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel40.ogg"),
+    ),
+    (
+        "piano/release/rel43.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel43.ogg"),
+    ),
+    (
+        "piano/release/rel46.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel46.ogg"),
+    ),
+    (
+        "piano/release/rel49.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel49.ogg"),
+    ),
+    (
+        "piano/release/rel52.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel52.ogg"),
+    ),
+    (
+        "piano/release/rel55.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel55.ogg"),
+    ),
+    (
+        "piano/release/rel58.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel58.ogg"),
+    ),
+    (
+        "piano/release/rel61.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel61.ogg"),
+    ),
+    (
+        "piano/release/rel64.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel64.ogg"),
+    ),
+    (
+        "piano/release/rel67.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel67.ogg"),
+    ),
+    (
+        "piano/release/rel70.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel70.ogg"),
+    ),
+    (
+        "piano/release/rel73.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel73.ogg"),
+    ),
+    (
+        "piano/release/rel76.ogg",
+        include_bytes!("../../../assets/content/piano/release/rel76.ogg"),
+    ),
+    (
+        "loops/piano-arpeggio-70bpm.ogg",
+        include_bytes!("../../../assets/content/loops/piano-arpeggio-70bpm.ogg"),
+    ),
+    (
+        "loops/piano-wash-d.ogg",
+        include_bytes!("../../../assets/content/loops/piano-wash-d.ogg"),
+    ),
+];
+
+/// The bytes of bundled file `path`, if there is one.
+pub fn file(path: &str) -> Option<&'static [u8]> {
+    FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
