@@ -167,3 +167,91 @@ fn a_full_ring_keeps_the_newest_value() {
         t.values
     );
 }
+
+#[test]
+fn sample_voices_and_loop_rate_changes_never_allocate() {
+    // The piano preset with its sampled piano (pulse and melody) and every loop kind:
+    // the bundled arpeggio (slices), the bundled texture (free) and an untuned loop
+    // written here (variable-ratio resampler), all three allowed to play at once and to
+    // switch every bar. The control thread sweeps tempo over its whole range (so the
+    // resampler's ratio and the slice timing change all the time), density (how many
+    // loops), brightness and energy (which loops, crossfades), toggles layers and
+    // switches between palettes of the preset, while every callback runs under
+    // assert_no_alloc.
+    let dir = tempfile::tempdir().unwrap();
+    let sr = 44_100u32;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(dir.path().join("tick.wav"), spec).unwrap();
+    for i in 0..2 * sr as usize {
+        let t = (i % (sr as usize / 2)) as f32 / sr as f32;
+        let v = (-t / 0.02).exp() * (std::f32::consts::TAU * 3000.0 * t).sin();
+        w.write_sample((v * 12_000.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let manifest = dir.path().join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        "[[loop]]\nid = \"tick\"\nfile = \"tick.wav\"\ntempo = 120.0\nbeats = 4\ntags = [\"piano\"]\nenergy = 0.9\n",
+    )
+    .unwrap();
+    let mut library = isochord::ContentLibrary::bundled();
+    library.add_manifest(&manifest).unwrap();
+    let mut piano = Preset::find("piano").unwrap().sound;
+    piano.loops.layers = 3;
+    piano.loops.switch_bars = 1;
+    piano.loops.crossfade_s = 0.5;
+    let loaded = library.load_for(&piano, SR as u32);
+    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    assert_eq!(loaded.content.loops.len(), 3);
+    let mut glass = piano.clone();
+    glass.key = Key::new(9);
+    let (mut handle, mut renderer) =
+        isochord::new_engine_with_content(&piano, &loaded.content, SR, 1);
+    let done = Arc::new(AtomicBool::new(false));
+    let audio_done = done.clone();
+    let audio = std::thread::spawn(move || {
+        let mut buf = vec![0.0f32; 2 * 64];
+        let mut peak = 0.0f32;
+        for i in 0..20_000 {
+            assert_no_alloc(|| renderer.render(&mut buf));
+            peak = buf.iter().fold(peak, |m, v| m.max(v.abs()));
+            if i % 50 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        audio_done.store(true, Ordering::Relaxed);
+        (renderer, peak)
+    });
+    let mut round = 0u32;
+    let mut switches = 0;
+    while !done.load(Ordering::Relaxed) {
+        let x = |k: f32| ((round as f32 * k).sin() + 1.0) / 2.0;
+        handle.set(Param::Tempo, 40.0 + 80.0 * x(0.9));
+        handle.set(Param::Density, x(0.23));
+        handle.set(Param::Brightness, x(0.31));
+        handle.set(Param::Energy, x(0.17));
+        let layer = [Layer::Pulse, Layer::Melody, Layer::Loops][(round % 3) as usize];
+        handle.set(
+            Param::Enabled(layer),
+            if round % 40 < 30 { 1.0 } else { 0.0 },
+        );
+        if round.is_multiple_of(9) {
+            let next = if switches % 2 == 0 { &glass } else { &piano };
+            if handle.switch_to(next).is_ok() {
+                switches += 1;
+            }
+        }
+        handle.poll();
+        round += 1;
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let (_renderer, peak) = audio.join().expect("audio thread ran clean");
+    println!("{round} control rounds, {switches} switches, peak {peak}");
+    assert!(switches >= 2, "switches exercised: {switches}");
+    assert!(peak > 0.0 && peak <= 1.0);
+}

@@ -223,3 +223,63 @@ pub fn with_start(config: &SoundscapeConfig, param: Param, value: f32) -> Sounds
 pub fn preset(name: &str) -> SoundscapeConfig {
     isochord::Preset::find(name).unwrap().sound
 }
+
+/// The strongest frequency between `lo` and `hi` Hz in a mono signal: a Blackman window,
+/// zero-padded 16×, the peak bin refined by a parabola through the log magnitudes.
+pub fn peak_frequency(x: &[f32], lo: f32, hi: f32) -> f32 {
+    let n = x.len();
+    let nfft = (16 * n).next_power_of_two();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(nfft);
+    let mut input = fft.make_input_vec();
+    for (i, (d, s)) in input.iter_mut().zip(x).enumerate() {
+        let t = std::f32::consts::TAU * i as f32 / n as f32;
+        *d = s * (0.42 - 0.5 * t.cos() + 0.08 * (2.0 * t).cos());
+    }
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut input, &mut spec).unwrap();
+    let bin_hz = SR / nfft as f32;
+    let mag: Vec<f32> = spec.iter().map(|c| c.norm().max(1e-20).ln()).collect();
+    let a = (lo / bin_hz) as usize;
+    let b = ((hi / bin_hz) as usize).min(mag.len() - 2);
+    let k = (a..=b).max_by(|i, j| mag[*i].total_cmp(&mag[*j])).unwrap();
+    let (l, c, r) = (mag[k - 1], mag[k], mag[k + 1]);
+    let d = 0.5 * (l - r) / (l - 2.0 * c + r);
+    (k as f32 + d) * bin_hz
+}
+
+/// The bundled content a config asks for, loaded at the tests' rate.
+pub fn content_for(config: &SoundscapeConfig) -> isochord::Content {
+    let loaded = isochord::ContentLibrary::bundled().load_for(config, SR as u32);
+    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    loaded.content
+}
+
+/// Renders `seconds` of `config` playing `content` (calibrated, seed `seed`).
+pub fn render_content(
+    config: &SoundscapeConfig,
+    content: &isochord::Content,
+    seconds: f32,
+    seed: u64,
+) -> Vec<f32> {
+    let mut s = Soundscape::with_content(config, content, SR, seed);
+    render_scape(&mut s, seconds, &mut |_, _| {})
+}
+
+/// Only the given layers sound (the others disabled in the config).
+pub fn only_layers(config: &SoundscapeConfig, layers: &[isochord::Layer]) -> SoundscapeConfig {
+    use isochord::Layer;
+    let mut c = config.clone();
+    for l in Layer::ALL {
+        let on = layers.contains(&l);
+        match l {
+            Layer::Pad => c.pad.enabled = on,
+            Layer::Pulse => c.pulse.enabled = on,
+            Layer::Melody => c.melody.enabled = on,
+            Layer::Noise => c.noise.enabled = on,
+            Layer::Breath => c.breath.enabled = on,
+            Layer::Loops => c.loops.enabled = on,
+        }
+    }
+    c
+}

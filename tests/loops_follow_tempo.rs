@@ -1,0 +1,126 @@
+//! Recorded loops follow the soundscape's tempo: slices of tuned loops land on the beat
+//! at their recorded pitch; untuned loops play faster or slower through the variable-ratio
+//! resampler, pitch moving with them.
+
+mod common;
+
+use common::*;
+use isochord::{ContentLibrary, Layer, Param, Soundscape};
+use std::path::Path;
+
+/// The piano preset's loops layer alone, choosing only items tagged `tag`, at `tempo`.
+fn loops_only(tag: &str, tempo: f32) -> isochord::SoundscapeConfig {
+    let mut c = only_layers(&preset("piano"), &[Layer::Loops]);
+    c.loops.tags = vec![tag.to_string()];
+    c.loops.layers = 1;
+    c.pulse.instrument.clear();
+    c.melody.instrument.clear();
+    c.master.fade_in_s = 0.0;
+    c.start.reverb = 0.0;
+    c.start.brightness = 1.0;
+    c.start.density = 0.0;
+    with_start(&c, Param::Tempo, tempo)
+}
+
+#[test]
+fn the_piano_arpeggio_keeps_the_beat_and_its_pitch_at_0_8_and_1_2_times() {
+    // recorded at 70 BPM, one note per beat, D major pentatonic (with A4 = 440 Hz)
+    let library = ContentLibrary::bundled();
+    for factor in [0.8f32, 1.0, 1.2] {
+        let tempo = 70.0 * factor;
+        let c = loops_only("arpeggio", tempo);
+        let loaded = library.load_for(&c, SR as u32);
+        assert_eq!(loaded.content.loops.len(), 1, "{:?}", loaded.notices);
+        let x = mono(&render_content(&c, &loaded.content, 40.0, 1));
+        let onsets = onset_rate(skip(&x, 2.0));
+        let a4 = peak_frequency(skip(&x, 2.0), 430.0, 450.0);
+        let cents = 1200.0 * (a4 / 440.0).log2();
+        println!("arpeggio at {factor}× ({tempo:.0} BPM): {onsets:.1} onsets/min, A4 at {a4:.2} Hz ({cents:+.1} cents)");
+        assert!(
+            (onsets - tempo).abs() <= 0.05 * tempo,
+            "{onsets} onsets/min at {tempo} BPM"
+        );
+        assert!(cents.abs() < 5.0, "slices keep the recorded pitch: {a4}");
+    }
+}
+
+/// Writes a 44.1 kHz loop of 4 beats at 60 BPM, each beat a 2 kHz ping, and a manifest
+/// naming it as an untuned loop tagged `ping`.
+fn ping_library(dir: &Path) -> std::path::PathBuf {
+    let sr = 44_100u32;
+    let beat = sr as usize;
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: sr,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(dir.join("ping.wav"), spec).unwrap();
+    for i in 0..4 * beat {
+        let t = (i % beat) as f32 / sr as f32;
+        let v = 0.5 * (-t / 0.03).exp() * (std::f32::consts::TAU * 2000.0 * t).sin();
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let manifest = dir.join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        "[library]\nname = \"pings\"\n\n[[loop]]\nid = \"ping\"\nfile = \"ping.wav\"\ntempo = 60.0\nbeats = 4\ntags = [\"ping\"]\n",
+    )
+    .unwrap();
+    manifest
+}
+
+#[test]
+fn an_untuned_loop_is_resampled_to_the_tempo() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut library = ContentLibrary::empty();
+    library.add_manifest(&ping_library(dir.path())).unwrap();
+    for factor in [0.8f32, 1.2] {
+        let tempo = 60.0 * factor;
+        let c = loops_only("ping", tempo);
+        let loaded = library.load_for(&c, SR as u32);
+        assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+        let x = mono(&render_content(&c, &loaded.content, 40.0, 1));
+        let onsets = onset_rate(skip(&x, 2.0));
+        let ping = peak_frequency(skip(&x, 2.0), 1000.0, 4000.0);
+        println!(
+            "ping loop at {factor}× ({tempo:.0} BPM): {onsets:.1} onsets/min, ping at {ping:.0} Hz"
+        );
+        assert!(
+            (onsets - tempo).abs() <= 0.05 * tempo,
+            "{onsets} onsets/min at {tempo} BPM"
+        );
+        // varispeed: the pitch moves with the speed
+        assert!(
+            (ping / (2000.0 * factor) - 1.0).abs() < 0.01,
+            "{ping} Hz at {factor}×"
+        );
+    }
+}
+
+#[test]
+fn a_tempo_change_mid_loop_is_followed_without_a_click() {
+    // the arpeggio at 70 BPM, swept down to 50 and up to 100 while it plays: the onset
+    // rate follows each half, and no sample steps further than the music itself does
+    let library = ContentLibrary::bundled();
+    let c = loops_only("arpeggio", 70.0);
+    let content = library.load_for(&c, SR as u32).content;
+    let mut s = Soundscape::with_content(&c, &content, SR, 1);
+    let x = render_scape(&mut s, 60.0, &mut |t, s| {
+        s.set(Param::Tempo, if t < 30.0 { 50.0 } else { 100.0 });
+    });
+    let m = mono(&x);
+    let slow = onset_rate(&m[(10.0 * SR) as usize..(30.0 * SR) as usize]);
+    let fast = onset_rate(&m[(45.0 * SR) as usize..]);
+    let steady = max_step(&m[(45.0 * SR) as usize..]);
+    let whole = max_step(&m);
+    println!("tempo 50 → {slow:.1} onsets/min, 100 → {fast:.1}; largest step {whole:.4} (steady {steady:.4})");
+    assert!((slow - 50.0).abs() <= 2.5, "{slow}");
+    assert!((fast - 100.0).abs() <= 5.0, "{fast}");
+    assert!(
+        whole < 2.0 * steady.max(0.01),
+        "a click: {whole} against {steady}"
+    );
+}
