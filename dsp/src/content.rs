@@ -4,6 +4,7 @@
 //! loudness-normalised off the audio thread (the engine's content loader does that). The
 //! soundscape holds it for its whole life, so the audio thread never frees it.
 
+use crate::stream::StreamOpener;
 use std::sync::Arc;
 
 /// Interleaved stereo audio at the engine's sample rate.
@@ -126,6 +127,9 @@ pub struct LoopItem {
     pub brightness: f32,
     /// How energetic it sounds, 0..1 (from the library).
     pub energy: f32,
+    /// For a long recording: where it streams from (`audio` is then empty, the item
+    /// plays [`Follow::Free`] from its loop start, and only the stream's ring is held).
+    pub stream: Option<Arc<dyn StreamOpener>>,
 }
 
 impl LoopItem {
@@ -155,6 +159,20 @@ impl Content {
     /// No content: every layer synthesised.
     pub fn none() -> Self {
         Self::default()
+    }
+
+    /// The same content without streamed items (for a throwaway soundscape that should
+    /// not open streams, such as a loudness calibration probe).
+    pub fn without_streams(&self) -> Self {
+        Self {
+            loops: self
+                .loops
+                .iter()
+                .filter(|l| l.stream.is_none())
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
     }
 
     /// Bytes of audio held (instruments shared by pulse and melody counted once).

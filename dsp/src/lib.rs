@@ -26,6 +26,7 @@ pub mod rng;
 pub mod sampler;
 pub mod smoother;
 pub mod soundscape;
+pub mod stream;
 pub mod voice;
 
 pub use command::Command;

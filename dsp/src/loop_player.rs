@@ -1,6 +1,7 @@
 //! Plays one recorded loop in time with the soundscape's beat.
 
 use crate::content::{Follow, LoopItem};
+use crate::stream::StreamReader;
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
     Async, FixedAsync, Resampler, SincInterpolationParameters, SincInterpolationType,
@@ -154,13 +155,19 @@ pub struct LoopPlayer {
     varispeed: Option<Box<Varispeed>>,
     /// Varispeed: whether it sounds.
     running: bool,
+    /// A streamed item's reader.
+    reader: Option<StreamReader>,
 }
 
 impl LoopPlayer {
-    /// A player of `item` at `sample_rate` (the item's audio must be at that rate).
+    /// A player of `item` at `sample_rate` (the item's audio must be at that rate). A
+    /// streamed item's stream is opened here.
     pub fn new(item: Arc<LoopItem>, sample_rate: f32) -> Self {
-        let varispeed = (item.follow == Follow::Varispeed).then(|| Box::new(Varispeed::new()));
+        let varispeed = (item.follow == Follow::Varispeed && item.stream.is_none())
+            .then(|| Box::new(Varispeed::new()));
+        let reader = item.stream.as_ref().and_then(|s| s.open());
         Self {
+            reader,
             item,
             sample_rate,
             heads: [Head::default(); 2],
@@ -177,6 +184,11 @@ impl LoopPlayer {
     /// Whether anything sounds.
     pub fn sounding(&self) -> bool {
         self.running || self.heads.iter().any(|h| h.active)
+    }
+
+    /// For a streamed item: blocks that found its stream short.
+    pub fn underruns(&self) -> u64 {
+        self.reader.as_ref().map_or(0, StreamReader::underruns)
     }
 
     /// Stops at once (after a NaN, say).
@@ -226,6 +238,11 @@ impl LoopPlayer {
         right: &mut [f32],
     ) {
         let n = left.len().min(right.len());
+        if let Some(reader) = self.reader.as_mut() {
+            // a long recording: it plays on at its own pace, paused while not chosen
+            reader.read_add(&mut left[..n], &mut right[..n], 1.0, 0.0);
+            return;
+        }
         let item = Arc::clone(&self.item);
         let len = item.end - item.start;
         if len < 4 {
@@ -367,6 +384,7 @@ mod tests {
             follow,
             brightness: 0.5,
             energy: 0.5,
+            stream: None,
         })
     }
 

@@ -182,7 +182,9 @@ impl Soundscape {
         let block = (sr / 10.0) as usize;
         let mut cfg = config.clone();
         cfg.master.fade_in_s = 0.0;
-        let mut probe = Self::with_content_and_makeup(&cfg, content, sr, seed, 1.0);
+        // streamed items are normalised like the rest; the probe does not open them
+        let content = content.without_streams();
+        let mut probe = Self::with_content_and_makeup(&cfg, &content, sr, seed, 1.0);
         let mut buf = vec![0.0f32; 2 * block];
         for _ in 0..40 {
             probe.render(&mut buf);

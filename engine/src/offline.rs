@@ -80,6 +80,7 @@ impl OfflineSession {
         let mut tick = 0u64;
         let mut next_tick = 0u64;
         let mut commands = 0u64;
+        let streaming = self.content.loops.iter().any(|l| l.stream.is_some());
         while done < total {
             if !interrupted && stop.load(Ordering::Relaxed) {
                 interrupted = true;
@@ -91,6 +92,11 @@ impl OfflineSession {
                 }
             }
             if done == next_tick {
+                if streaming {
+                    // streamed recordings are topped up on the virtual clock, so the
+                    // render never depends on how fast a feeder thread runs
+                    crate::content::pump_streams();
+                }
                 cmds.clear();
                 self.controller.tick(done as f64 / sr, &mut cmds);
                 for c in &cmds {

@@ -89,99 +89,22 @@ fn decode(
     extension: Option<&str>,
     max_seconds: Option<f64>,
 ) -> Result<Decoded, DecodeError> {
-    let stream = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = extension {
-        hint.with_extension(ext);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            &FormatOptions {
-                enable_gapless: true,
-                ..Default::default()
-            },
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymphoniaError::IoError(e) => DecodeError::Unreadable(e.to_string()),
-            e => DecodeError::Unsupported(e.to_string()),
-        })?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| DecodeError::Unsupported("no audio track".into()))?;
-    let track_id = track.id;
-    let rate = track
-        .codec_params
-        .sample_rate
-        .ok_or_else(|| DecodeError::Corrupt("no sample rate".into()))?;
-    if !(1_000..=768_000).contains(&rate) {
-        return Err(DecodeError::Corrupt(format!("sample rate {rate} Hz")));
-    }
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|e| DecodeError::Unsupported(e.to_string()))?;
+    let mut reader = PacketReader::open(source, extension)?;
+    let rate = reader.rate();
     let limit = max_seconds.map(|s| (s * rate as f64).ceil() as usize);
     let mut channels: Vec<Vec<f32>> = Vec::new();
-    let mut buf: Option<SampleBuffer<f32>> = None;
-    let mut packets = 0usize;
-    let mut damaged = 0usize;
-    loop {
-        if limit.is_some_and(|l| channels.first().is_some_and(|c| c.len() >= l)) {
+    while let Some(chunk) = reader.next_chunk()? {
+        if channels.is_empty() {
+            channels = vec![Vec::new(); chunk.len()];
+        }
+        for (c, s) in channels.iter_mut().zip(chunk) {
+            c.extend(s);
+        }
+        if limit.is_some_and(|l| channels[0].len() >= l) {
             break;
         }
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break
-            }
-            Err(SymphoniaError::ResetRequired) => break,
-            Err(e) => return Err(DecodeError::Corrupt(e.to_string())),
-        };
-        if packet.track_id() != track_id {
-            continue;
-        }
-        packets += 1;
-        let decoded = match decoder.decode(&packet) {
-            Ok(d) => d,
-            Err(SymphoniaError::DecodeError(_)) => {
-                // one bad packet is skipped, as players do; many mean a damaged file
-                damaged += 1;
-                continue;
-            }
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break
-            }
-            Err(e) => return Err(DecodeError::Corrupt(e.to_string())),
-        };
-        let spec = *decoded.spec();
-        let n = spec.channels.count();
-        if n == 0 {
-            return Err(DecodeError::Corrupt("no channels".into()));
-        }
-        if channels.is_empty() {
-            channels = vec![Vec::new(); n];
-        }
-        let sb = match buf.as_mut() {
-            Some(b) if b.capacity() >= decoded.capacity() * n => b,
-            _ => buf.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
-        };
-        sb.copy_interleaved_ref(decoded);
-        for frame in sb.samples().chunks_exact(n) {
-            for (c, s) in channels.iter_mut().zip(frame) {
-                c.push(if s.is_finite() { *s } else { 0.0 });
-            }
-        }
     }
-    if damaged > 0 && damaged * 10 > packets {
-        return Err(DecodeError::Corrupt(format!(
-            "{damaged} of {packets} packets could not be decoded"
-        )));
-    }
+    reader.check_damage()?;
     if channels.first().is_none_or(|c| c.is_empty()) {
         return Err(DecodeError::Corrupt("no audio in the file".into()));
     }
@@ -191,4 +114,162 @@ fn decode(
         }
     }
     Ok(Decoded { channels, rate })
+}
+
+/// A file decoded a packet at a time (for streaming long recordings). Control thread.
+pub struct PacketReader {
+    format: Box<dyn symphonia::core::formats::FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    track_id: u32,
+    rate: u32,
+    buf: Option<SampleBuffer<f32>>,
+    packets: usize,
+    damaged: usize,
+}
+
+impl std::fmt::Debug for PacketReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketReader")
+            .field("rate", &self.rate)
+            .finish()
+    }
+}
+
+impl PacketReader {
+    /// Opens a file for reading.
+    pub fn open_file(path: &Path) -> Result<Self, DecodeError> {
+        let file = std::fs::File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
+        Self::open(Box::new(file), ext.as_deref())
+    }
+
+    fn open(source: Box<dyn MediaSource>, extension: Option<&str>) -> Result<Self, DecodeError> {
+        let stream = MediaSourceStream::new(source, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = extension {
+            hint.with_extension(ext);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                stream,
+                &FormatOptions {
+                    enable_gapless: true,
+                    ..Default::default()
+                },
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                // the file opened but its data stops short inside what the reader needs
+                SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    DecodeError::Corrupt(e.to_string())
+                }
+                SymphoniaError::IoError(e) => DecodeError::Unreadable(e.to_string()),
+                e => DecodeError::Unsupported(e.to_string()),
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| DecodeError::Unsupported("no audio track".into()))?;
+        let track_id = track.id;
+        let rate = track
+            .codec_params
+            .sample_rate
+            .ok_or_else(|| DecodeError::Corrupt("no sample rate".into()))?;
+        if !(1_000..=768_000).contains(&rate) {
+            return Err(DecodeError::Corrupt(format!("sample rate {rate} Hz")));
+        }
+        let decoder = symphonia::default::get_codecs()
+            .make(&track.codec_params, &DecoderOptions::default())
+            .map_err(|e| DecodeError::Unsupported(e.to_string()))?;
+        Ok(Self {
+            format,
+            decoder,
+            track_id,
+            rate,
+            buf: None,
+            packets: 0,
+            damaged: 0,
+        })
+    }
+
+    /// Sample rate, Hz.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// The frames of the file, if it says (without decoding).
+    pub fn frames(&self) -> Option<u64> {
+        self.format
+            .tracks()
+            .iter()
+            .find(|t| t.id == self.track_id)
+            .and_then(|t| t.codec_params.n_frames)
+    }
+
+    /// The next packet's samples by channel; `None` at the end of the file. A packet
+    /// that cannot be decoded is skipped (as players do) and counted.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<Vec<f32>>>, DecodeError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Ok(None)
+                }
+                Err(SymphoniaError::ResetRequired) => return Ok(None),
+                Err(e) => return Err(DecodeError::Corrupt(e.to_string())),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            self.packets += 1;
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(d) => d,
+                Err(SymphoniaError::DecodeError(_)) => {
+                    self.damaged += 1;
+                    continue;
+                }
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(DecodeError::Corrupt(e.to_string())),
+            };
+            let spec = *decoded.spec();
+            let n = spec.channels.count();
+            if n == 0 {
+                return Err(DecodeError::Corrupt("no channels".into()));
+            }
+            let sb = match self.buf.as_mut() {
+                Some(b) if b.capacity() >= decoded.capacity() * n => b,
+                _ => self
+                    .buf
+                    .insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+            };
+            sb.copy_interleaved_ref(decoded);
+            let mut chunk = vec![Vec::with_capacity(sb.samples().len() / n); n];
+            for frame in sb.samples().chunks_exact(n) {
+                for (c, s) in chunk.iter_mut().zip(frame) {
+                    c.push(if s.is_finite() { *s } else { 0.0 });
+                }
+            }
+            return Ok(Some(chunk));
+        }
+    }
+
+    /// An error if more than one packet in ten could not be decoded.
+    pub fn check_damage(&self) -> Result<(), DecodeError> {
+        if self.damaged > 0 && self.damaged * 10 > self.packets {
+            return Err(DecodeError::Corrupt(format!(
+                "{} of {} packets could not be decoded",
+                self.damaged, self.packets
+            )));
+        }
+        Ok(())
+    }
 }

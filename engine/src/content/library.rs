@@ -1,11 +1,12 @@
 //! Content libraries: manifests plus the audio they name, loaded for a preset.
 
 use super::bundled;
-use super::decode::{decode_bytes, decode_file, DecodeError, Decoded};
+use super::decode::{decode_bytes, decode_file, DecodeError, Decoded, PacketReader};
 use super::loudness::{gain_to, integrated_lufs};
 use super::manifest::{FollowMode, InstrumentEntry, LoopEntry, Manifest, NoteFile};
 use super::pitch::measure_pitch;
 use super::resample::{resample, resample_loop};
+use super::stream::{file_loudness, FileStream};
 use crate::source_error::SourceError;
 use isochord_dsp::content::{Audio, Follow, Instrument, LoopItem, Zone};
 use isochord_dsp::layers::MAX_ITEMS;
@@ -22,6 +23,8 @@ const CUT_FADE_S: f64 = 0.3;
 const ZONE_MEASURE_S: f64 = 3.0;
 /// The part of a sample its pitch is measured on, seconds (after the hammer's noise).
 const PITCH_WINDOW_S: (f64, f64) = (0.1, 1.6);
+/// Loops longer than this stream from disk unless their manifest says otherwise.
+pub const STREAM_ABOVE_S: f64 = 120.0;
 /// How far from its nominal note a recorded pitch is searched for, cents.
 const PITCH_SEARCH_CENTS: f32 = 60.0;
 
@@ -501,6 +504,28 @@ impl ContentLibrary {
             });
             None
         };
+        if let Base::Dir(_) = lib.base {
+            let stream = match entry.stream {
+                Some(s) => s,
+                None => match PacketReader::open_file(&path) {
+                    Ok(r) => r
+                        .frames()
+                        .is_some_and(|f| f as f64 / r.rate() as f64 > STREAM_ABOVE_S),
+                    Err(e) => return fail(SourceError::file(&path, e.to_string()), out),
+                },
+            };
+            if stream {
+                return match self.streamed(lib, entry, &path, rate) {
+                    Ok((item, loaded)) => {
+                        let item = Arc::new(item);
+                        self.remember(cache_key, Cached::Loop(item.clone(), loaded.clone()));
+                        out.items.push(loaded);
+                        Some(item)
+                    }
+                    Err(e) => fail(e, out),
+                };
+            }
+        }
         let decoded = match lib.decode(&entry.file, None) {
             Ok(d) => d,
             Err(e) => return fail(e, out),
@@ -553,6 +578,7 @@ impl ContentLibrary {
             follow,
             brightness: entry.brightness,
             energy: entry.energy,
+            stream: None,
         };
         let loaded = LoadedItem {
             kind: "loop",
@@ -569,6 +595,64 @@ impl ContentLibrary {
         self.remember(cache_key, Cached::Loop(item.clone(), loaded.clone()));
         out.items.push(loaded);
         Some(item)
+    }
+}
+
+impl ContentLibrary {
+    /// A loop that streams from disk: its loudness measured by a decoding pass (unless
+    /// the manifest gives it), nothing held but the stream's ring while it plays.
+    fn streamed(
+        &self,
+        lib: &Library,
+        entry: &LoopEntry,
+        path: &Path,
+        rate: u32,
+    ) -> Result<(LoopItem, LoadedItem), SourceError> {
+        let err = |e: DecodeError| SourceError::file(path, e.to_string());
+        let probe = PacketReader::open_file(path).map_err(err)?;
+        let from = probe.rate() as f64;
+        let start = (entry.loop_start_s as f64 * from).round() as u64;
+        let end = entry.loop_end_s.map(|e| (e as f64 * from).round() as u64);
+        let (measured, frames) = match entry.loudness_lufs {
+            Some(l) => (Some(l as f64), probe.frames().unwrap_or(0)),
+            None => file_loudness(path, start, end).map_err(err)?,
+        };
+        if frames <= start + 16 && entry.loudness_lufs.is_none() {
+            return Err(SourceError::file(path, "the loop start lies past the end"));
+        }
+        let gain = measured.map_or(1.0, |m| {
+            gain_to(m, lib.manifest.library.loudness_lufs as f64)
+        });
+        let source = FileStream {
+            path: path.to_path_buf(),
+            to_rate: rate,
+            gain,
+            start,
+            end,
+        };
+        let loaded = LoadedItem {
+            kind: "loop (streamed)",
+            id: entry.id.clone(),
+            library: lib.manifest.library.name.clone(),
+            seconds: (end.unwrap_or(frames).saturating_sub(start)) as f64 / from,
+            bytes: source.ring_bytes(),
+            loudness_lufs: measured,
+            gain_db: 20.0 * (gain as f64).log10(),
+            transposed: 0,
+            attribution: entry.attribution.clone(),
+        };
+        let item = LoopItem {
+            id: entry.id.clone(),
+            audio: Audio::default(),
+            start: 0,
+            end: 0,
+            beats: 0,
+            follow: Follow::Free,
+            brightness: entry.brightness,
+            energy: entry.energy,
+            stream: Some(Arc::new(source)),
+        };
+        Ok((item, loaded))
     }
 }
 

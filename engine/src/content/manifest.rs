@@ -191,6 +191,10 @@ pub struct LoopEntry {
     pub energy: f32,
     /// Its loudness if already known (LUFS); measured at load otherwise.
     pub loudness_lufs: Option<f32>,
+    /// Whether it streams from disk instead of being held in memory (default: when the
+    /// file is longer than two minutes). A streamed item plays at its recorded speed,
+    /// whatever the tempo.
+    pub stream: Option<bool>,
     /// Credit line.
     pub attribution: String,
     /// Licence (SPDX identifier where there is one).
@@ -213,6 +217,7 @@ impl Default for LoopEntry {
             brightness: 0.5,
             energy: 0.5,
             loudness_lufs: None,
+            stream: None,
             attribution: String::new(),
             licence: String::new(),
         }

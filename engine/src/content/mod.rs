@@ -16,10 +16,12 @@ mod loudness;
 mod manifest;
 mod pitch;
 mod resample;
+mod stream;
 
-pub use decode::{decode_file, DecodeError, Decoded};
+pub use decode::{decode_file, DecodeError, Decoded, PacketReader};
 pub use library::{transposition, ContentLibrary, ContentNotice, LoadedContent, LoadedItem};
 pub use loudness::{gain_to, integrated_lufs};
 pub use manifest::{FollowMode, InstrumentEntry, LibraryInfo, LoopEntry, Manifest, Note, NoteFile};
 pub use pitch::measure_pitch;
 pub use resample::{resample, resample_loop, LOOP_PAD};
+pub use stream::{failed_streams, file_loudness, pump_streams, FileStream, RING_SECONDS};

@@ -63,8 +63,10 @@ pub fn resample(
     let (_, produced) = resampler
         .process_all_into_buffer(&input, &mut output, len, None)
         .map_err(|e| e.to_string())?;
+    // rubato counts len × ratio rounded up in floating point (44100 at 48/44.1 → 48001)
+    let exact = (len as f64 * to_rate as f64 / (from_rate as f64 * pitch)).ceil() as usize;
     for c in out.iter_mut() {
-        c.truncate(produced);
+        c.truncate(produced.min(exact));
     }
     Ok(out)
 }
