@@ -42,6 +42,9 @@ impl ContentArgs {
         rate: u32,
         mut note: impl FnMut(String),
     ) -> Result<LoadedContent, Failure> {
+        if self.no_content {
+            return Ok(LoadedContent::default());
+        }
         let lib = self.library()?;
         let loaded = lib.load_for(sound, rate);
         for n in &loaded.notices {
@@ -147,9 +150,10 @@ pub fn run(cmd: ContentCommand) -> Result<ExitCode, Failure> {
                 println!("FAIL  {n}");
             }
             let bytes: usize = loaded.items.iter().map(|i| i.bytes).sum();
+            let n = loaded.items.len();
             println!(
-                "{} items loaded at {sample_rate} Hz in {secs:.2} s, {:.1} MiB of audio in memory; {} failed",
-                loaded.items.len(),
+                "{n} item{} loaded at {sample_rate} Hz in {secs:.2} s, {:.1} MiB of audio in memory; {} failed",
+                if n == 1 { "" } else { "s" },
                 bytes as f64 / (1024.0 * 1024.0),
                 loaded.notices.len()
             );
