@@ -171,9 +171,9 @@ fn a_full_ring_keeps_the_newest_value() {
 #[test]
 fn sample_voices_and_loop_rate_changes_never_allocate() {
     // The piano preset with its sampled piano (pulse and melody) and every loop kind:
-    // the bundled arpeggio (slices), the bundled texture (free) and an untuned loop
-    // written here (variable-ratio resampler), all three allowed to play at once and to
-    // switch every bar. The control thread sweeps tempo over its whole range (so the
+    // the bundled arpeggio (slices), the bundled texture (free), an untuned loop written
+    // here (variable-ratio resampler) and the same file streamed from disk (a ring the
+    // feeder thread fills), all four allowed to play at once and to switch every bar. The control thread sweeps tempo over its whole range (so the
     // resampler's ratio and the slice timing change all the time), density (how many
     // loops), brightness and energy (which loops, crossfades), toggles layers and
     // switches between palettes of the preset, while every callback runs under
@@ -196,18 +196,20 @@ fn sample_voices_and_loop_rate_changes_never_allocate() {
     let manifest = dir.path().join("manifest.toml");
     std::fs::write(
         &manifest,
-        "[[loop]]\nid = \"tick\"\nfile = \"tick.wav\"\ntempo = 120.0\nbeats = 4\ntags = [\"piano\"]\nenergy = 0.9\n",
+        "[[loop]]\nid = \"tick\"\nfile = \"tick.wav\"\ntempo = 120.0\nbeats = 4\ntags = [\"piano\"]\nenergy = 0.9\n\n\
+         [[loop]]\nid = \"tick-stream\"\nfile = \"tick.wav\"\nstream = true\ntags = [\"piano\"]\nenergy = 0.6\n",
     )
     .unwrap();
     let mut library = isochord::ContentLibrary::bundled();
     library.add_manifest(&manifest).unwrap();
     let mut piano = Preset::find("piano").unwrap().sound;
-    piano.loops.layers = 3;
+    piano.loops.layers = 4;
     piano.loops.switch_bars = 1;
     piano.loops.crossfade_s = 0.5;
     let loaded = library.load_for(&piano, SR as u32);
     assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
-    assert_eq!(loaded.content.loops.len(), 3);
+    assert_eq!(loaded.content.loops.len(), 4);
+    assert!(loaded.content.loops.iter().any(|l| l.stream.is_some()));
     let mut glass = piano.clone();
     glass.key = Key::new(9);
     let (mut handle, mut renderer) =
