@@ -43,22 +43,25 @@ fn bundled() {
     let before = status_mib("VmRSS:");
     let mut cold = Vec::new();
     let mut kept = None;
+    let mut after_first = f64::NAN;
     for _ in 0..3 {
         let lib = ContentLibrary::bundled();
         let t = Instant::now();
         let loaded = lib.load_for(&piano, SR);
         cold.push(t.elapsed().as_secs_f64());
+        if kept.is_none() {
+            after_first = status_mib("VmRSS:");
+        }
         kept = Some((lib, loaded));
     }
     let (lib, loaded) = kept.unwrap();
     let t = Instant::now();
     let again = lib.load_for(&piano, SR);
     let cached = t.elapsed().as_secs_f64();
-    let after = status_mib("VmRSS:");
     let held: usize = loaded.items.iter().map(|i| i.bytes).sum();
     println!(
         "bundled library for `piano` at 48 kHz: cold load {:.0} ms (median of 3), cached {:.3} ms; \
-         {} items, {:.1} MiB of audio held; resident memory {before:.0} → {after:.0} MiB",
+         {} items, {:.1} MiB of audio held; resident memory {before:.0} → {after_first:.0} MiB after the first load",
         median(cold) * 1e3,
         cached * 1e3,
         again.items.len(),
@@ -157,8 +160,9 @@ fn large_library() {
 }
 
 fn main() {
-    bundled();
+    // the streamed library first, while the process is small
     large_library();
+    bundled();
     println!(
         "peak resident memory of the process: {:.0} MiB",
         status_mib("VmHWM:")
