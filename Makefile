@@ -24,14 +24,15 @@ DEMO_INPUT := assets/demo/stress-predict-S02
 demo: setup
 	cargo build --release -p isochord-cli
 	@mkdir -p out
-	$(ISOCHORD) render --preset relax --duration 40m --biometrics $(DEMO_INPUT) \
-	  --out out/demo-relax.wav --log out/demo-relax.jsonl --report out/demo-report
-	@echo "an adaptive relax session steered by a real recording (Stress-Predict S02: rest, Stroop test,"
-	@echo "rest, interview, rest, hyperventilation) is in out/demo-relax.wav, every decision in"
-	@echo "out/demo-relax.jsonl, and its report in out/demo-report/report.html."
+	$(ISOCHORD) render --preset piano --duration 40m --biometrics $(DEMO_INPUT) \
+	  --out out/demo-piano.wav --log out/demo-piano.jsonl --report out/demo-report
+	@echo "an adaptive piano session (sampled grand piano, recorded loops) steered by a real recording"
+	@echo "(Stress-Predict S02: rest, Stroop test, rest, interview, rest, hyperventilation) is in"
+	@echo "out/demo-piano.wav, every decision in"
+	@echo "out/demo-piano.jsonl, and its report in out/demo-report/report.html."
 	@echo "now playing the same session live at the recording's pace (Ctrl-C fades out and stops)"
-	@$(ISOCHORD) play --preset relax --duration 40m --source e4:$(DEMO_INPUT) \
-	  || echo "no audio device could be opened here: listen to out/demo-relax.wav instead"
+	@$(ISOCHORD) play --preset piano --duration 40m --source e4:$(DEMO_INPUT) \
+	  || echo "no audio device could be opened here: listen to out/demo-piano.wav instead"
 
 test: setup
 	cargo fmt --all -- --check

@@ -329,6 +329,34 @@ impl Plan {
     }
 
     /// Starts the controller over `feed`.
+    /// Records what content the session plays and what was left out, as events at its
+    /// start (in the log and the report).
+    pub fn note_content(&mut self, loaded: &isochord_engine::content::LoadedContent) {
+        let Some(setup) = self.setup.as_mut() else {
+            return;
+        };
+        for i in &loaded.items {
+            let credit = if i.attribution.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", i.attribution)
+            };
+            setup.startup_events.push(SessionEvent::new(
+                0.0,
+                EventKind::Content,
+                format!(
+                    "{} {} from {} loaded: {:.1} s, {:+.1} dB to the library's loudness{credit}",
+                    i.kind, i.id, i.library, i.seconds, i.gain_db
+                ),
+            ));
+        }
+        for n in &loaded.notices {
+            setup
+                .startup_events
+                .push(SessionEvent::new(0.0, EventKind::Content, n.to_string()).for_review());
+        }
+    }
+
     pub fn start(
         mut self,
         feed: Box<dyn Feed>,

@@ -208,7 +208,8 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
 
     let mut finisher: Option<Finisher> = None;
     let mut controller: Box<dyn Controller> = match (pending, automation) {
-        (Some((plan, input, file)), _) => {
+        (Some((mut plan, input, file)), _) => {
+            plan.note_content(&loaded);
             let clock = WallClock::starting_at(session_start);
             let options = ThreadOptions::default();
             let spawned = match file {

@@ -86,6 +86,13 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     }
     let mut finisher: Option<Finisher> = None;
     let mut sound = preset.sound.clone();
+    let quiet = args.quiet;
+    let warn = |n: String| {
+        if !quiet {
+            eprintln!("{n}")
+        }
+    };
+    let mut loaded = None;
     let controller: Box<dyn Controller> = match (&args.biometrics, automation) {
         (Some(spec), _) => {
             if spec.parse::<InputSpec>().is_ok_and(|i| i.is_live()) {
@@ -93,7 +100,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                     "--biometrics {spec}: a live input cannot be rendered offline; record it to a file, or use `isochord play --source`"
                 )));
             }
-            let (plan, _, source) = prepare(
+            let (mut plan, _, source) = prepare(
                 &preset,
                 duration.as_secs_f64(),
                 spec,
@@ -107,6 +114,9 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 }
             }
             sound = plan.sound.clone();
+            let content = args.content.load(&sound, args.sample_rate, warn)?;
+            plan.note_content(&content);
+            loaded = Some(content);
             let feed = Box::new(isochord_engine::session::ReplayFeed::new(source));
             let (c, f) = plan.start(feed, args.seed)?;
             finisher = Some(f);
@@ -130,12 +140,10 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
 
-    let quiet = args.quiet;
-    let loaded = args.content.load(&sound, args.sample_rate, |n| {
-        if !quiet {
-            eprintln!("{n}")
-        }
-    })?;
+    let loaded = match loaded {
+        Some(l) => l,
+        None => args.content.load(&sound, args.sample_rate, warn)?,
+    };
     let session = OfflineSession {
         content: loaded.content,
         config: sound.clone(),

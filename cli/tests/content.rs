@@ -300,3 +300,47 @@ fn list_shows_the_bundled_instrument_and_loops_with_their_tags() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 1, "{}", stdout(&o));
 }
+
+#[test]
+fn an_adaptive_session_logs_its_content_and_what_was_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = library_with_a_missing_file(dir.path(), "[\"piano\"]");
+    let wav = dir.path().join("s.wav");
+    let log = dir.path().join("s.jsonl");
+    let o = isochord(&[
+        "render",
+        "--preset",
+        "piano",
+        "-d",
+        "60s",
+        "--biometrics",
+        "sim",
+        "-o",
+        wav.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--content",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .flat_map(|r| r["decisions"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["kind"] == "content")
+        .collect();
+    for e in &events {
+        println!("{}", e["message"]);
+    }
+    let missing = dir.path().join("loops/lost.ogg");
+    let left_out: Vec<_> = events.iter().filter(|e| e["review"] == true).collect();
+    assert_eq!(left_out.len(), 1, "{events:?}");
+    assert!(left_out[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&*missing.to_string_lossy()));
+    assert!(events
+        .iter()
+        .any(|e| e["message"].as_str().unwrap().contains("salamander-grand")));
+}

@@ -24,6 +24,8 @@ pub enum EventKind {
     Safety,
     /// Personalisation (palette chosen, profile read or written).
     Personalisation,
+    /// Recorded content: what was loaded, what was left out and why.
+    Content,
 }
 
 impl EventKind {
@@ -38,6 +40,7 @@ impl EventKind {
             EventKind::Escalation => "escalation",
             EventKind::Safety => "safety",
             EventKind::Personalisation => "personalisation",
+            EventKind::Content => "content",
         }
     }
 }
