@@ -11,14 +11,17 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 const SR: f32 = 48_000.0;
 
-#[test]
-fn audio_thread_never_allocates_while_everything_changes() {
-    let presets = Preset::builtins();
-    let (mut handle, mut renderer) = new_engine(&presets[1].sound, SR, 1);
+/// The audio thread: 20 000 callbacks of 64 frames (27 s of audio), each one under
+/// assert_no_alloc, which aborts the process on any allocation or free inside it. Returns
+/// the flag it raises when done and its handle (the renderer and the output's peak).
+fn audio_thread(
+    mut renderer: isochord::Renderer,
+) -> (
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<(isochord::Renderer, f32)>,
+) {
     let done = Arc::new(AtomicBool::new(false));
     let audio_done = done.clone();
-    // the audio thread: 20 000 callbacks of 64 frames (27 s of audio), each one under
-    // assert_no_alloc, which aborts the process on any allocation or free inside it
     let audio = std::thread::spawn(move || {
         let mut buf = vec![0.0f32; 2 * 64];
         let mut peak = 0.0f32;
@@ -32,6 +35,14 @@ fn audio_thread_never_allocates_while_everything_changes() {
         audio_done.store(true, Ordering::Relaxed);
         (renderer, peak)
     });
+    (done, audio)
+}
+
+#[test]
+fn audio_thread_never_allocates_while_everything_changes() {
+    let presets = Preset::builtins();
+    let (mut handle, renderer) = new_engine(&presets[1].sound, SR, 1);
+    let (done, audio) = audio_thread(renderer);
     // the control thread: every parameter, layer toggles, keys, preset switches
     let mut round = 0u32;
     let mut switches = 0;
@@ -212,23 +223,8 @@ fn sample_voices_and_loop_rate_changes_never_allocate() {
     assert!(loaded.content.loops.iter().any(|l| l.stream.is_some()));
     let mut glass = piano.clone();
     glass.key = Key::new(9);
-    let (mut handle, mut renderer) =
-        isochord::new_engine_with_content(&piano, &loaded.content, SR, 1);
-    let done = Arc::new(AtomicBool::new(false));
-    let audio_done = done.clone();
-    let audio = std::thread::spawn(move || {
-        let mut buf = vec![0.0f32; 2 * 64];
-        let mut peak = 0.0f32;
-        for i in 0..20_000 {
-            assert_no_alloc(|| renderer.render(&mut buf));
-            peak = buf.iter().fold(peak, |m, v| m.max(v.abs()));
-            if i % 50 == 0 {
-                std::thread::yield_now();
-            }
-        }
-        audio_done.store(true, Ordering::Relaxed);
-        (renderer, peak)
-    });
+    let (mut handle, renderer) = isochord::new_engine_with_content(&piano, &loaded.content, SR, 1);
+    let (done, audio) = audio_thread(renderer);
     let mut round = 0u32;
     let mut switches = 0;
     while !done.load(Ordering::Relaxed) {

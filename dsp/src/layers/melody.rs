@@ -1,14 +1,12 @@
 //! The melody: sparse generative notes from the scale.
 
-use super::pulse::SAMPLED_LEVEL;
-use super::sampled::SampledNotes;
+use super::note_voices::{Note, NoteVoices};
 use super::tuning::Tuning;
 use super::Block;
 use crate::config::MelodyConfig;
 use crate::content::Instrument;
 use crate::music::{Key, Scale};
 use crate::rng::Rng;
-use crate::voice::VoicePool;
 use std::sync::Arc;
 
 /// On each eighth note, with a chance set by density (and the preset's notes per beat),
@@ -17,8 +15,7 @@ use std::sync::Arc;
 /// brightness. Played by the synthesised bell or by a sampled instrument.
 #[derive(Clone, Debug)]
 pub struct Melody {
-    pool: VoicePool<8>,
-    sampled: Option<SampledNotes<12>>,
+    voices: NoteVoices<8, 12>,
     rng: Rng,
     degree: i32,
     range: i32,
@@ -39,8 +36,7 @@ impl Melody {
         sample_rate: f32,
     ) -> Self {
         Self {
-            pool: VoicePool::default(),
-            sampled: instrument.map(|i| SampledNotes::new(i, sample_rate)),
+            voices: NoteVoices::new(instrument, sample_rate),
             rng,
             degree: cfg.range / 2,
             range: cfg.range.max(1),
@@ -72,32 +68,25 @@ impl Melody {
                 self.degree = d.clamp(0, self.range);
                 let amp = 0.22 * (0.6 + 0.4 * self.rng.uniform()) * (0.5 + 0.5 * b.energy);
                 let pan = 0.6 * self.rng.bipolar();
-                let index = self.bell * (0.1 + 0.9 * b.brightness);
-                let hz = self.tuning.hz(self.degree);
-                match self.sampled.as_mut() {
-                    Some(s) => s.note(hz, amp * SAMPLED_LEVEL, self.decay_s, pan),
-                    None => self.pool.allocate().start(
-                        b.sample_rate,
-                        hz,
+                self.voices.play(
+                    b.sample_rate,
+                    Note {
+                        hz: self.tuning.hz(self.degree),
                         amp,
-                        0.012,
-                        self.decay_s,
+                        attack_s: 0.012,
+                        length_s: self.decay_s,
                         pan,
-                        index,
-                    ),
-                }
+                        bell_index: self.bell * (0.1 + 0.9 * b.brightness),
+                    },
+                );
             }
         }
-        match self.sampled.as_mut() {
-            Some(s) => s.render_add(b.brightness, &mut left[..n], &mut right[..n]),
-            None => self.pool.render_add(&mut left[..n], &mut right[..n]),
-        }
+        self.voices
+            .render_add(b.brightness, &mut left[..n], &mut right[..n]);
     }
 
     /// Silences every note.
     pub fn reset(&mut self) {
-        if let Some(s) = self.sampled.as_mut() {
-            s.reset();
-        }
+        self.voices.reset();
     }
 }

@@ -1,17 +1,12 @@
 //! The pulse: a soft tuned note on every beat.
 
-use super::sampled::SampledNotes;
+use super::note_voices::{Note, NoteVoices};
 use super::tuning::Tuning;
 use super::Block;
 use crate::config::PulseConfig;
 use crate::content::Instrument;
 use crate::music::{Key, Scale};
-use crate::voice::VoicePool;
 use std::sync::Arc;
-
-/// Level of a sampled note relative to the bell's amplitude, so that swapping the bell for
-/// an instrument normalised to −23 LUFS keeps the layer's loudness about the same.
-pub(crate) const SAMPLED_LEVEL: f32 = 1.6;
 
 /// One note per beat, walking through a pattern of scale degrees; velocity follows
 /// energy, attack brightness follows brightness, decay follows the beat length. Played by
@@ -19,8 +14,7 @@ pub(crate) const SAMPLED_LEVEL: f32 = 1.6;
 /// low-pass).
 #[derive(Clone, Debug)]
 pub struct Pulse {
-    pool: VoicePool<6>,
-    sampled: Option<SampledNotes<8>>,
+    voices: NoteVoices<6, 8>,
     pattern: [i32; 16],
     len: usize,
     tuning: Tuning,
@@ -44,8 +38,7 @@ impl Pulse {
             *p = *d;
         }
         Self {
-            pool: VoicePool::default(),
-            sampled: instrument.map(|i| SampledNotes::new(i, sample_rate)),
+            voices: NoteVoices::new(instrument, sample_rate),
             pattern,
             len,
             tuning: Tuning::new(key, scale, cfg.octave),
@@ -72,31 +65,24 @@ impl Pulse {
             let beat_s = 60.0 / b.tempo.max(1.0);
             let decay = (self.decay_beats * beat_s).clamp(0.15, 6.0);
             let pan = if beat % 2 == 0 { -0.15 } else { 0.15 };
-            let index = self.bell * (0.15 + 0.85 * b.brightness);
-            let hz = self.tuning.hz(degree);
-            match self.sampled.as_mut() {
-                Some(s) => s.note(hz, amp * SAMPLED_LEVEL, decay, pan),
-                None => self.pool.allocate().start(
-                    b.sample_rate,
-                    hz,
+            self.voices.play(
+                b.sample_rate,
+                Note {
+                    hz: self.tuning.hz(degree),
                     amp,
-                    self.attack_s,
-                    decay,
+                    attack_s: self.attack_s,
+                    length_s: decay,
                     pan,
-                    index,
-                ),
-            }
+                    bell_index: self.bell * (0.15 + 0.85 * b.brightness),
+                },
+            );
         }
-        match self.sampled.as_mut() {
-            Some(s) => s.render_add(b.brightness, &mut left[..n], &mut right[..n]),
-            None => self.pool.render_add(&mut left[..n], &mut right[..n]),
-        }
+        self.voices
+            .render_add(b.brightness, &mut left[..n], &mut right[..n]);
     }
 
     /// Silences every note.
     pub fn reset(&mut self) {
-        if let Some(s) = self.sampled.as_mut() {
-            s.reset();
-        }
+        self.voices.reset();
     }
 }
