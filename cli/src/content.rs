@@ -87,7 +87,7 @@ pub fn run(cmd: ContentCommand) -> Result<ExitCode, Failure> {
                 "libraries (searched in this order): {}",
                 lib.names().join(", ")
             );
-            for (library, i) in lib.entries() {
+            for (library, i) in lib.instrument_entries() {
                 println!(
                     "instrument  {:<22} {:<18} {} samples  tags: {}",
                     i.id,

@@ -161,6 +161,11 @@ impl Content {
         Self::default()
     }
 
+    /// Whether there is nothing recorded in it.
+    pub fn is_empty(&self) -> bool {
+        self.pulse.is_none() && self.melody.is_none() && self.loops.is_empty()
+    }
+
     /// The same content without streamed items (for a throwaway soundscape that should
     /// not open streams, such as a loudness calibration probe).
     pub fn without_streams(&self) -> Self {

@@ -191,12 +191,6 @@ impl LoopPlayer {
         self.reader.as_ref().map_or(0, StreamReader::underruns)
     }
 
-    /// Stops at once (after a NaN, say).
-    pub fn reset(&mut self) {
-        self.heads = [Head::default(); 2];
-        self.running = false;
-    }
-
     fn frames(&self, seconds: f32) -> u32 {
         (seconds * self.sample_rate) as u32
     }
@@ -243,12 +237,15 @@ impl LoopPlayer {
             reader.read_add(&mut left[..n], &mut right[..n], 1.0, 0.0);
             return;
         }
-        let item = Arc::clone(&self.item);
-        let len = item.end - item.start;
+        let (start, end, beats, follow) = {
+            let i = &self.item;
+            (i.start, i.end, i.beats, i.follow)
+        };
+        let len = end - start;
         if len < 4 {
             return;
         }
-        match item.follow {
+        match follow {
             Follow::Varispeed => {
                 if let Some(b) = beat {
                     if !self.running {
@@ -262,17 +259,17 @@ impl LoopPlayer {
                 if !self.running {
                     return;
                 }
-                let native = item.beats as f64 * 60.0 * self.sample_rate as f64 / len as f64;
+                let native = beats as f64 * 60.0 * self.sample_rate as f64 / len as f64;
                 let ratio = native / tempo.max(1.0) as f64;
                 if let Some(v) = self.varispeed.as_mut() {
-                    v.render_add(&item, ratio, &mut left[..n], &mut right[..n]);
+                    v.render_add(&self.item, ratio, &mut left[..n], &mut right[..n]);
                 }
                 return;
             }
             Follow::Slices => {
                 if let Some(b) = beat {
                     let target = self.beat_position(b);
-                    let slice = item.beat_frames().round() as i64;
+                    let slice = self.item.beat_frames().round() as i64;
                     // how far a head is past the slice's start, across the loop point
                     let past = |pos: usize| {
                         let d = (pos as i64 - target as i64).rem_euclid(len as i64);
@@ -307,24 +304,24 @@ impl LoopPlayer {
             }
             Follow::Free => {
                 if !self.heads.iter().any(|h| h.active) {
-                    self.heads[0] = Head::start(item.start, self.frames(WRAP_FADE_S));
+                    self.heads[0] = Head::start(start, self.frames(WRAP_FADE_S));
                 }
                 let wrap = self.frames(WRAP_FADE_S) as usize;
                 let due = self
                     .heads
                     .iter()
-                    .any(|h| h.active && h.step >= 0.0 && h.pos + wrap >= item.end);
+                    .any(|h| h.active && h.step >= 0.0 && h.pos + wrap >= end);
                 if due {
-                    self.jump(item.start, wrap as u32, wrap as u32);
+                    self.jump(start, wrap as u32, wrap as u32);
                 }
             }
         }
-        let samples = item.audio.samples();
+        let samples = self.item.audio.samples();
         for h in self.heads.iter_mut().filter(|h| h.active) {
             for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
-                if h.pos >= item.end {
-                    if item.follow == Follow::Slices {
-                        h.pos = item.start + (h.pos - item.end);
+                if h.pos >= end {
+                    if follow == Follow::Slices {
+                        h.pos = start + (h.pos - end);
                     } else {
                         h.active = false;
                         break;
@@ -351,7 +348,8 @@ impl LoopPlayer {
         }
     }
 
-    /// Stops the varispeed path (it restarts on a beat). Audio thread.
+    /// Stops at once (when no longer chosen, or after a NaN); it starts again on a beat
+    /// (a streamed item resumes where it was). Audio thread.
     pub fn stop(&mut self) {
         self.running = false;
         self.heads = [Head::default(); 2];

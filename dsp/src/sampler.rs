@@ -44,8 +44,18 @@ struct SampleVoice {
     hold: u32,
     gain_l: f32,
     gain_r: f32,
-    age: u32,
     pending: Option<NoteOn>,
+}
+
+/// Per-frame envelope steps, fixed by the sample rate at set-up.
+#[derive(Clone, Copy, Debug)]
+struct Steps {
+    /// A let-go note's level multiplier.
+    release_mul: f32,
+    /// A stolen voice's level multiplier.
+    steal_mul: f32,
+    /// The onset's declick ramp increment.
+    declick: f32,
 }
 
 impl Default for SampleVoice {
@@ -66,7 +76,6 @@ impl Default for SampleVoice {
             hold: 0,
             gain_l: 0.0,
             gain_r: 0.0,
-            age: 0,
             pending: None,
         }
     }
@@ -92,7 +101,6 @@ impl SampleVoice {
         self.level = 1.0;
         self.declick = 0.0;
         self.hold = note.hold;
-        self.age = 0;
         self.pending = None;
     }
 
@@ -113,14 +121,11 @@ impl SampleVoice {
     fn render_add(
         &mut self,
         instrument: &Instrument,
-        sample_rate: f32,
-        release_mul: f32,
+        steps: Steps,
         left: &mut [f32],
         right: &mut [f32],
     ) -> Option<NoteOn> {
         let mut released = None;
-        let steal_mul = (-6.907_755 / (STEAL_S * sample_rate)).exp();
-        let declick_step = 1.0 / (DECLICK_S * sample_rate);
         let mut i = 0;
         let n = left.len();
         while i < n {
@@ -161,7 +166,7 @@ impl SampleVoice {
                 right[i] += catmull_rom(r0, r1, r2, r3, t) * g * self.gain_r;
                 self.pos += self.note.inc;
                 if self.declick < 1.0 {
-                    self.declick = (self.declick + declick_step).min(1.0);
+                    self.declick = (self.declick + steps.declick).min(1.0);
                 }
                 i += 1;
                 match self.stage {
@@ -181,13 +186,13 @@ impl SampleVoice {
                         }
                     }
                     Stage::Release => {
-                        self.level *= release_mul;
+                        self.level *= steps.release_mul;
                         if self.level < SILENT {
                             self.stage = Stage::Idle;
                         }
                     }
                     Stage::Steal => {
-                        self.level *= steal_mul;
+                        self.level *= steps.steal_mul;
                         if self.level < SILENT {
                             match self.pending.take() {
                                 Some(next) => {
@@ -202,7 +207,6 @@ impl SampleVoice {
                 }
             }
         }
-        self.age = self.age.saturating_add(n as u32);
         released
     }
 }
@@ -218,7 +222,7 @@ pub struct Sampler<const N: usize> {
     instrument: Arc<Instrument>,
     voices: [SampleVoice; N],
     sample_rate: f32,
-    release_mul: f32,
+    steps: Steps,
     release_gain: f32,
 }
 
@@ -235,7 +239,11 @@ impl<const N: usize> Sampler<N> {
             instrument,
             voices: core::array::from_fn(|_| SampleVoice::default()),
             sample_rate,
-            release_mul: (-6.907_755 / (release_s.max(0.005) * sample_rate)).exp(),
+            steps: Steps {
+                release_mul: (-6.907_755 / (release_s.max(0.005) * sample_rate)).exp(),
+                steal_mul: (-6.907_755 / (STEAL_S * sample_rate)).exp(),
+                declick: 1.0 / (DECLICK_S * sample_rate),
+            },
             release_gain,
         }
     }
@@ -293,13 +301,7 @@ impl<const N: usize> Sampler<N> {
     /// Adds every sounding voice to `left` and `right`. Audio thread.
     pub fn render_add(&mut self, left: &mut [f32], right: &mut [f32]) {
         for i in 0..N {
-            let released = self.voices[i].render_add(
-                &self.instrument,
-                self.sample_rate,
-                self.release_mul,
-                left,
-                right,
-            );
+            let released = self.voices[i].render_add(&self.instrument, self.steps, left, right);
             if let Some(mut r) = released {
                 // only into a free voice: release noise never steals a note
                 r.amp *= self.release_gain;

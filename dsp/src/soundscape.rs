@@ -176,9 +176,11 @@ impl Soundscape {
 
     fn calibrate(config: &SoundscapeConfig, content: &Content, sample_rate: f32, seed: u64) -> f32 {
         // without recordings, half the rate is plenty and twice as fast
-        let with_content =
-            content.pulse.is_some() || content.melody.is_some() || !content.loops.is_empty();
-        let sr = if with_content { sample_rate } else { 24_000.0 };
+        let sr = if content.is_empty() {
+            24_000.0
+        } else {
+            sample_rate
+        };
         let block = (sr / 10.0) as usize;
         let mut cfg = config.clone();
         cfg.master.fade_in_s = 0.0;

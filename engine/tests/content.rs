@@ -276,7 +276,7 @@ fn bundled_items_load_at_the_library_loudness() {
         .find(|i| i.kind == "instrument")
         .unwrap();
     assert_eq!(inst.zones.len(), 18);
-    let entry = lib.entries()[0].1.clone();
+    let entry = lib.instrument_entries()[0].1.clone();
     let mut files: Vec<(i32, PathBuf)> = entry
         .samples
         .iter()

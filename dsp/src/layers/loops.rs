@@ -207,7 +207,7 @@ impl Loops {
     pub fn reset(&mut self) {
         self.filter.reset();
         for p in self.players.iter_mut() {
-            p.reset();
+            p.stop();
         }
     }
 }

@@ -74,6 +74,18 @@ impl Library {
             .map(Decoded::into_stereo)
             .map_err(|e| SourceError::file(&shown, e.to_string()))
     }
+
+    /// Decodes `file` (at most `max_seconds`) as stereo at `rate`.
+    fn decode_at(
+        &self,
+        file: &Path,
+        max_seconds: Option<f64>,
+        rate: u32,
+    ) -> Result<Vec<Vec<f32>>, SourceError> {
+        let d = self.decode(file, max_seconds)?;
+        resample(&d.channels, d.rate, rate, 1.0)
+            .map_err(|e| SourceError::file(&self.path_of(file), format!("cannot resample: {e}")))
+    }
 }
 
 /// Something left out of a session's content, and why.
@@ -218,8 +230,8 @@ impl ContentLibrary {
             .collect()
     }
 
-    /// Every instrument and loop, with the library each is in, in search order.
-    pub fn entries(&self) -> Vec<(String, &InstrumentEntry)> {
+    /// Every instrument, with the library it is in, in search order.
+    pub fn instrument_entries(&self) -> Vec<(String, &InstrumentEntry)> {
         self.libraries
             .iter()
             .zip(self.names())
@@ -372,10 +384,7 @@ impl ContentLibrary {
         let mut zones: Vec<(f32, Vec<Vec<f32>>)> = Vec::new();
         for n in &entry.samples {
             let midi = n.note.midi().unwrap_or(60);
-            match lib
-                .decode(&n.file, Some(entry.length_s as f64))
-                .and_then(|d| to_rate(d, rate, &lib.path_of(&n.file)))
-            {
+            match lib.decode_at(&n.file, Some(entry.length_s as f64), rate) {
                 Ok(mut ch) => {
                     fade_tail(&mut ch, rate, entry.length_s as f64);
                     let nominal = midi_hz(midi as f32);
@@ -400,10 +409,7 @@ impl ContentLibrary {
         let mut releases: Vec<(f32, Vec<Vec<f32>>)> = Vec::new();
         for n in &entry.releases {
             let midi = n.note.midi().unwrap_or(60);
-            match lib
-                .decode(&n.file, Some(entry.length_s as f64))
-                .and_then(|d| to_rate(d, rate, &lib.path_of(&n.file)))
-            {
+            match lib.decode_at(&n.file, Some(entry.length_s as f64), rate) {
                 Ok(ch) => releases.push((midi_hz(midi as f32), ch)),
                 Err(error) => notices.push(ContentNotice {
                     item: format!("{} (release)", what(n)),
@@ -677,11 +683,6 @@ fn recorded_pitch(channels: &[Vec<f32>], rate: u32, nominal: f32) -> Option<f32>
     }
     let mono: Vec<f32> = (a..b).map(|i| channels[0][i] + channels[1][i]).collect();
     measure_pitch(&mono, rate, nominal, PITCH_SEARCH_CENTS)
-}
-
-fn to_rate(d: Decoded, rate: u32, path: &Path) -> Result<Vec<Vec<f32>>, SourceError> {
-    resample(&d.channels, d.rate, rate, 1.0)
-        .map_err(|e| SourceError::file(path, format!("cannot resample: {e}")))
 }
 
 /// A raised-cosine fade over the last [`CUT_FADE_S`] of a sample cut at `length_s`.
