@@ -144,6 +144,8 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     let rate = device.sample_rate();
     let t0 = Instant::now();
     let loaded = args.content.load(&sound, rate, |n| report.note(&n))?;
+    // streams open with the soundscape
+    let mut stream_failures = isochord_engine::content::StreamFailures::from_now();
     let (mut handle, renderer) =
         new_engine_with_content(&sound, &loaded.content, rate as f32, args.seed);
     let engine_ms = ms(t0.elapsed());
@@ -299,6 +301,7 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         "frames": frames,
         "audio_s": frames as f64 / rate as f64,
         "underruns": underruns,
+        "stream_missing_s": outcome.stream_missing_frames as f64 / rate as f64,
         "faded_out": outcome.faded_out,
         "rms_dbfs": outcome.level.rms_dbfs(),
         "peak_dbfs": outcome.level.peak_dbfs(),
@@ -308,6 +311,13 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
             "dropped_samples": r.dropped_samples,
         })),
     }));
+    for f in stream_failures.take_new() {
+        report.event(
+            json!({"event": "stream_failed", "file": f.path.display().to_string(),
+            "reason": f.reason}),
+        );
+        report.note(&format!("warning: {f}"));
+    }
     report.summary(&summary(
         &session,
         elapsed,
@@ -419,6 +429,9 @@ struct Outcome {
     end: End,
     faded_out: bool,
     level: Level,
+    /// Frames of streamed recordings that were missing (see
+    /// [`Telemetry::stream_missing_frames`]).
+    stream_missing_frames: u64,
 }
 
 struct Session {
@@ -516,6 +529,7 @@ impl Session {
                             end: end_of(interrupted),
                             faded_out,
                             level: whole,
+                            stream_missing_frames: stream_missing_frames(latest.as_ref()),
                         };
                     }
                     if let Err(msg) = self.recover(live, stop, report) {
@@ -524,6 +538,7 @@ impl Session {
                             end: End::DeviceFailed(msg),
                             faded_out,
                             level: whole,
+                            stream_missing_frames: stream_missing_frames(latest.as_ref()),
                         };
                     }
                     report_reopened(report, live, t);
@@ -555,6 +570,7 @@ impl Session {
                         end: end_of(interrupted),
                         faded_out,
                         level: whole,
+                        stream_missing_frames: stream_missing_frames(latest.as_ref()),
                     };
                 }
             }
@@ -626,6 +642,10 @@ impl Session {
             underruns,
         )
     }
+}
+
+fn stream_missing_frames(latest: Option<&Telemetry>) -> u64 {
+    latest.map_or(0, |t| t.stream_missing_frames)
 }
 
 fn end_of(interrupted: bool) -> End {
@@ -721,6 +741,12 @@ fn summary(
         s += &format!("; level: RMS {rms:.1} dBFS, peak {peak:.1} dBFS");
     }
     s += &format!("; underruns: {underruns}");
+    if outcome.stream_missing_frames > 0 {
+        s += &format!(
+            "; {:.1} s of streamed recordings did not arrive in time (silence played there)",
+            outcome.stream_missing_frames as f64 / session.rate as f64
+        );
+    }
     if let Some(r) = recorded {
         let names: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
         s += &format!("\nrecorded → {}", names.join(", "));

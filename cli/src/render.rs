@@ -140,6 +140,8 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
 
+    // streams open with the soundscape, inside the render
+    let mut stream_failures = isochord_engine::content::StreamFailures::from_now();
     let loaded = match loaded {
         Some(l) => l,
         None => args.content.load(&sound, args.sample_rate, warn)?,
@@ -229,6 +231,17 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             } else {
                 String::new()
             }
+        );
+    }
+    // warnings even with --quiet: the file lacks what the session meant to play
+    let failed = stream_failures.take_new();
+    for f in &failed {
+        eprintln!("warning: {f}");
+    }
+    if outcome.stream_missing_frames > 0 && failed.is_empty() {
+        eprintln!(
+            "warning: {:.1} s of streamed recordings did not arrive in time (silence played there)",
+            outcome.stream_missing_frames as f64 / sr
         );
     }
     if let Some(f) = finisher {

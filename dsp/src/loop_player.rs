@@ -186,9 +186,9 @@ impl LoopPlayer {
         self.running || self.heads.iter().any(|h| h.active)
     }
 
-    /// For a streamed item: blocks that found its stream short.
-    pub fn underruns(&self) -> u64 {
-        self.reader.as_ref().map_or(0, StreamReader::underruns)
+    /// For a streamed item: frames that had not arrived when due (played as silence).
+    pub fn missing_frames(&self) -> u64 {
+        self.reader.as_ref().map_or(0, StreamReader::missing_frames)
     }
 
     fn frames(&self, seconds: f32) -> u32 {

@@ -228,6 +228,13 @@ impl Soundscape {
         self.loops.chosen()
     }
 
+    /// Frames of streamed recordings that had not arrived when due and played as
+    /// silence, since the soundscape was built (see [`crate::stream::StreamReader`]).
+    /// Any thread that owns the soundscape.
+    pub fn stream_missing_frames(&self) -> u64 {
+        self.loops.stream_missing_frames()
+    }
+
     /// Sets the target of `param`; it moves there at its bounded rate. Values are clamped
     /// into range; NaN and infinity are ignored (returns false). Audio thread.
     pub fn set(&mut self, param: Param, value: f32) -> bool {

@@ -19,14 +19,14 @@ pub trait StreamOpener: Send + Sync + fmt::Debug {
 pub struct StreamReader {
     ring: HeapCons<f32>,
     scratch: [f32; 2 * MAX_BLOCK],
-    underruns: u64,
+    missing: u64,
 }
 
 impl fmt::Debug for StreamReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamReader")
             .field("buffered", &self.ring.occupied_len())
-            .field("underruns", &self.underruns)
+            .field("missing_frames", &self.missing)
             .finish()
     }
 }
@@ -37,19 +37,17 @@ impl StreamReader {
         Self {
             ring,
             scratch: [0.0; 2 * MAX_BLOCK],
-            underruns: 0,
+            missing: 0,
         }
     }
 
     /// Adds up to `left.len()` frames (at most [`MAX_BLOCK`]) times `gain` per frame from
-    /// `gain` stepping by `step`; what has not arrived is silence and counts as an
-    /// underrun. Returns the gain reached. Audio thread: no allocation, locks or waiting.
+    /// `gain` stepping by `step`; what has not arrived is silence and is counted
+    /// ([`StreamReader::missing_frames`]). Returns the gain reached. Audio thread: no allocation, locks or waiting.
     pub fn read_add(&mut self, left: &mut [f32], right: &mut [f32], gain: f32, step: f32) -> f32 {
         let n = left.len().min(right.len()).min(MAX_BLOCK);
         let got = self.ring.pop_slice(&mut self.scratch[..2 * n]) / 2;
-        if got < n {
-            self.underruns += 1;
-        }
+        self.missing += (n - got) as u64;
         let mut g = gain;
         for (i, (l, r)) in left[..got]
             .iter_mut()
@@ -63,9 +61,9 @@ impl StreamReader {
         g + step * (n - got) as f32
     }
 
-    /// Blocks that found the stream short.
-    pub fn underruns(&self) -> u64 {
-        self.underruns
+    /// Frames that had not arrived when they were due (played as silence).
+    pub fn missing_frames(&self) -> u64 {
+        self.missing
     }
 
     /// Frames waiting in the ring.

@@ -39,6 +39,10 @@ pub struct RenderOutcome {
     pub makeup: f32,
     /// Commands the controller sent.
     pub commands: u64,
+    /// Frames of streamed recordings that were missing and played as silence (see
+    /// [`Soundscape::stream_missing_frames`]); non-zero only when a stream failed, as
+    /// offline renders top streams up on their own clock.
+    pub stream_missing_frames: u64,
 }
 
 impl OfflineSession {
@@ -138,6 +142,7 @@ impl OfflineSession {
             interrupted,
             makeup: scape.makeup(),
             commands,
+            stream_missing_frames: scape.stream_missing_frames(),
         })
     }
 }

@@ -127,3 +127,74 @@ fn a_vanished_file_is_left_out_with_a_notice() {
     println!("{n}");
     assert!(n.error.file.ends_with("missing.wav"), "{n}");
 }
+
+/// Removes a file at a moment of the session.
+struct RemoveAt {
+    path: std::path::PathBuf,
+    at_s: f64,
+}
+
+impl isochord_engine::Controller for RemoveAt {
+    fn tick(&mut self, time: f64, _out: &mut Vec<isochord_dsp::Command>) {
+        if time >= self.at_s && self.path.exists() {
+            std::fs::remove_file(&self.path).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone.wav");
+    write_recording(&path, SR);
+    let lib = library(dir.path(), "gone.wav", true);
+    let mut watch = isochord_engine::content::StreamFailures::from_now();
+    let c = bed_only();
+    let loaded = lib.load_for(&c, SR);
+    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    // the open file plays on; at the loop point (20 s) it must be opened again, and is gone
+    let session = isochord_engine::OfflineSession {
+        config: c,
+        content: loaded.content,
+        sample_rate: SR,
+        seed: 1,
+        duration: std::time::Duration::from_secs(30),
+        controller: Box::new(RemoveAt {
+            path: path.clone(),
+            at_s: 5.0,
+        }),
+    };
+    let mut out = Vec::new();
+    let outcome = session
+        .render(
+            |b| {
+                out.extend_from_slice(b);
+                Ok::<_, ()>(())
+            },
+            &std::sync::atomic::AtomicBool::new(false),
+            |_, _| {},
+        )
+        .unwrap();
+    let rms = |from_s: f32, to_s: f32| {
+        let s = &out[2 * (from_s * SR as f32) as usize..2 * (to_s * SR as f32) as usize];
+        (s.iter().map(|v| v * v).sum::<f32>() / s.len() as f32).sqrt()
+    };
+    let (before, after) = (rms(10.0, 15.0), rms(22.0, 26.0));
+    let failures = watch.take_new();
+    println!(
+        "file removed at 5 s: RMS {before:.4} at 10–15 s, {after:.6} at 22–26 s; {:.2} s missing; {:?}",
+        outcome.stream_missing_frames as f64 / SR as f64, failures
+    );
+    assert_eq!(
+        outcome.frames,
+        30 * SR as u64,
+        "the session runs to its end"
+    );
+    assert!(before > 0.01, "it played before the loop point");
+    assert!(after < before * 1e-3, "silent after the failure: {after}");
+    // the ring (4 s ahead) ran dry about 4 s after the file's end was read at ~16 s
+    let missing_s = outcome.stream_missing_frames as f64 / SR as f64;
+    assert!((5.0..=14.0).contains(&missing_s), "{missing_s}");
+    assert!(failures.iter().any(|f| f.path == path), "{failures:?}");
+    assert!(watch.take_new().iter().all(|f| f.path != path), "told once");
+}

@@ -77,6 +77,12 @@ impl Loops {
         self.players.len()
     }
 
+    /// Frames of streamed items that had not arrived when due (played as silence), over
+    /// all items since the layer was built. Any thread that owns the layer.
+    pub fn stream_missing_frames(&self) -> u64 {
+        self.players.iter().map(LoopPlayer::missing_frames).sum()
+    }
+
     /// How many items sound now.
     pub fn sounding(&self) -> usize {
         self.gain.iter().filter(|g| **g > 0.0).count()

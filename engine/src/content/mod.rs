@@ -24,4 +24,6 @@ pub use loudness::{gain_to, integrated_lufs};
 pub use manifest::{FollowMode, InstrumentEntry, LibraryInfo, LoopEntry, Manifest, Note, NoteFile};
 pub use pitch::measure_pitch;
 pub use resample::{resample, resample_loop, LOOP_PAD};
-pub use stream::{failed_streams, file_loudness, pump_streams, FileStream, RING_SECONDS};
+pub use stream::{
+    file_loudness, pump_streams, FileStream, StreamFailure, StreamFailures, RING_SECONDS,
+};

@@ -13,6 +13,7 @@ use ringbuf::traits::{Observer, Producer, Split};
 use ringbuf::{HeapProd, HeapRb};
 use rubato::{Fft, FixedSync, Resampler};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
 use std::time::Duration;
 
@@ -96,6 +97,10 @@ impl StreamJob {
                 }
             }
             if let Err(e) = self.produce() {
+                record_failure(StreamFailure {
+                    path: self.source.path.clone(),
+                    reason: e.to_string(),
+                });
                 self.failed = Some(e);
             }
         }
@@ -200,18 +205,67 @@ pub fn pump_streams() -> usize {
     jobs.len()
 }
 
-/// Streams that stopped on an error, as `(file, reason)`; they play silence from then.
-pub fn failed_streams() -> Vec<(PathBuf, String)> {
-    let Ok(jobs) = jobs().lock() else {
-        return Vec::new();
-    };
-    jobs.iter()
-        .filter_map(|j| {
-            j.failed
-                .as_ref()
-                .map(|e| (j.source.path.clone(), e.to_string()))
-        })
-        .collect()
+/// A streamed recording that stopped on an error: it plays silence from then on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamFailure {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for StreamFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: streaming stopped ({}); the recording is silent from here",
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+fn failures() -> &'static Mutex<Vec<StreamFailure>> {
+    static FAILURES: OnceLock<Mutex<Vec<StreamFailure>>> = OnceLock::new();
+    FAILURES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+static FAILURE_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn record_failure(failure: StreamFailure) {
+    if let Ok(mut f) = failures().lock() {
+        f.push(failure);
+        FAILURE_COUNT.store(f.len(), Ordering::Release);
+    }
+}
+
+/// Notices streamed recordings that fail from the moment it is made: each failure is
+/// handed out once. Polling costs one atomic load while nothing fails. Control side.
+#[derive(Debug)]
+pub struct StreamFailures {
+    seen: usize,
+}
+
+impl StreamFailures {
+    /// Watches for failures from now on (earlier ones, of other sessions, are not its).
+    pub fn from_now() -> Self {
+        Self {
+            seen: FAILURE_COUNT.load(Ordering::Acquire),
+        }
+    }
+
+    /// Failures since the last call, in the order they happened.
+    pub fn take_new(&mut self) -> Vec<StreamFailure> {
+        if FAILURE_COUNT.load(Ordering::Acquire) <= self.seen {
+            return Vec::new();
+        }
+        let new: Vec<StreamFailure> = failures()
+            .lock()
+            .map(|f| f.get(self.seen..).unwrap_or_default().to_vec())
+            .unwrap_or_default();
+        self.seen += new.len();
+        new
+    }
 }
 
 fn start_feeder() {

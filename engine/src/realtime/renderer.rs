@@ -29,6 +29,8 @@ pub struct Renderer {
     report_every: u64,
     commands_applied: u64,
     nan_blocks: u32,
+    /// Streamed-recording frames missed by soundscapes already switched away from.
+    stream_missing_before: u64,
     frames: u64,
 }
 
@@ -64,6 +66,7 @@ impl Renderer {
             report_every,
             commands_applied: 0,
             nan_blocks: 0,
+            stream_missing_before: 0,
             frames: 0,
         }
     }
@@ -160,6 +163,7 @@ impl Renderer {
             if self.xfade >= 1.0 {
                 let next = self.incoming.take().expect("crossfading");
                 let old = core::mem::replace(&mut self.current, next);
+                self.stream_missing_before += old.stream_missing_frames();
                 self.retiring = Some(old);
                 // remaining chunks render from the new soundscape alone
             }
@@ -177,6 +181,12 @@ impl Renderer {
             commands_applied: self.commands_applied,
             underruns: self.underruns.load(Ordering::Relaxed),
             nan_blocks: self.nan_blocks,
+            stream_missing_frames: self.stream_missing_before
+                + self.current.stream_missing_frames()
+                + self
+                    .incoming
+                    .as_ref()
+                    .map_or(0, |s| s.stream_missing_frames()),
             limiter_gain: self.meter.limiter_min_gain,
             values,
             key: self.current.key(),

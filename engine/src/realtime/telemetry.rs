@@ -22,6 +22,9 @@ pub struct Telemetry {
     pub underruns: u32,
     /// Blocks silenced for NaN or infinity since the engine started.
     pub nan_blocks: u32,
+    /// Frames of streamed recordings that had not arrived when due (played as silence)
+    /// since the engine started.
+    pub stream_missing_frames: u64,
     /// Smallest limiter gain in this span (1 = untouched).
     pub limiter_gain: f32,
     /// The current smoothed value of every parameter, by [`isochord_dsp::Param::index`].

@@ -111,6 +111,7 @@ pub struct AdaptiveController {
     outcome: Arc<Mutex<Option<SessionOutcome>>>,
     abstaining: u32,
     abstain_reported: bool,
+    stream_failures: crate::content::StreamFailures,
 }
 
 impl AdaptiveController {
@@ -155,6 +156,7 @@ impl AdaptiveController {
             outcome: Arc::new(Mutex::new(None)),
             abstaining: 0,
             abstain_reported: false,
+            stream_failures: crate::content::StreamFailures::from_now(),
         };
         if s.info.simulated {
             s.event(SessionEvent::new(
@@ -172,6 +174,13 @@ impl AdaptiveController {
             s.event(e);
         }
         Ok(s)
+    }
+
+    /// Streamed recordings that stopped since the last tick become events for review.
+    fn note_stream_failures(&mut self, time: f64) {
+        for f in self.stream_failures.take_new() {
+            self.event(SessionEvent::new(time, EventKind::Content, f.to_string()).for_review());
+        }
     }
 
     fn event(&mut self, e: SessionEvent) {
@@ -408,6 +417,7 @@ impl Controller for AdaptiveController {
         for e in events {
             self.event(e);
         }
+        self.note_stream_failures(time);
         while time + 1e-9 >= self.next_log {
             let t = self.next_log;
             self.write_log(t);
