@@ -124,3 +124,70 @@ fn a_tempo_change_mid_loop_is_followed_without_a_click() {
         "a click: {whole} against {steady}"
     );
 }
+
+/// The deepest dip of the 20 ms RMS envelope between consecutive beats, in dB below the
+/// louder of the two beats' peaks, as the median over the beats of `x` (at `tempo`).
+fn median_dip_db(x: &[f32], tempo: f32) -> f32 {
+    let env = envelope(x, 0.02);
+    let per_beat = 60.0 / tempo / 0.02;
+    let mut dips: Vec<f32> = (0..)
+        .map(|k| (k as f32 * per_beat) as usize)
+        .take_while(|&i| i + 2 * per_beat as usize <= env.len())
+        .map(|i| {
+            let beat = &env[i..i + per_beat as usize];
+            let peak = beat.iter().fold(0.0f32, |m, v| m.max(*v));
+            // the quietest moment before the next beat (its onset excluded)
+            let before_next = &beat[beat.len() / 2..beat.len() - 1];
+            let low = before_next.iter().fold(f32::INFINITY, |m, v| m.min(*v));
+            20.0 * (low.max(1e-7) / peak.max(1e-7)).log10()
+        })
+        .collect();
+    dips.sort_by(f32::total_cmp);
+    dips[dips.len() / 2]
+}
+
+/// The median spectral centroid of the second half of each beat (up to its last 5 %).
+fn late_centroid(x: &[f32], tempo: f32) -> f32 {
+    let beat = (60.0 / tempo * SR) as usize;
+    let mut c: Vec<f32> = x
+        .chunks_exact(beat)
+        .map(|b| spectral_centroid(&b[beat / 2..beat * 95 / 100]))
+        .collect();
+    c.sort_by(f32::total_cmp);
+    c[c.len() / 2]
+}
+
+#[test]
+fn slices_at_a_slow_tempo_sustain_instead_of_falling_silent() {
+    let library = ContentLibrary::bundled();
+    let (mut dips, mut steps, mut centroids): (Vec<f32>, Vec<f32>, Vec<f32>) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for factor in [1.0f32, 0.6] {
+        let tempo = 70.0 * factor;
+        let c = loops_only("arpeggio", tempo);
+        let loaded = library.load_for(&c, SR as u32);
+        let stereo = render_content(&c, &loaded.content, 40.0, 1);
+        let x = mono(&stereo);
+        // align the envelope to the beat: the first beat falls at 0
+        let dip = median_dip_db(skip(&x, 60.0 / tempo * 2.0), tempo);
+        let centroid = late_centroid(skip(&x, 60.0 / tempo * 2.0), tempo);
+        let onsets = onset_rate(skip(&x, 2.0));
+        // relative to the peak: the soundscape calibrates its loudness per tempo
+        let after = &stereo[2 * SR as usize..];
+        let step = max_step(after) / peak(after);
+        println!("arpeggio at {factor}× ({tempo:.0} BPM): {onsets:.1} onsets/min, median dip before the next beat {dip:.1} dB, late-beat centroid {centroid:.0} Hz, largest sample step {step:.4} of the peak");
+        assert!(
+            (onsets - tempo).abs() <= 0.05 * tempo,
+            "{onsets} at {tempo}"
+        );
+        dips.push(dip);
+        steps.push(step);
+        centroids.push(centroid);
+    }
+    // the recording's own dip at its tempo, and at 0.6× no more than 12 dB deeper
+    assert!(dips[1] > dips[0] - 12.0, "{dips:?}");
+    // turning back and forth adds no step beyond the music's own
+    assert!(steps[1] <= 1.1 * steps[0], "{steps:?}");
+    // nor buzz: the sustained halves of beats are no brighter than the recording's own
+    assert!(centroids[1] <= 1.25 * centroids[0], "{centroids:?}");
+}

@@ -15,8 +15,14 @@ const CHUNK: usize = crate::MAX_BLOCK;
 const MAX_RELATIVE: f64 = 3.0;
 /// Seconds of the crossfade when a slice starts early (a faster tempo) or a texture wraps.
 const JUMP_FADE_S: f32 = 0.008;
-/// Seconds of the fade that ends a slice before a late beat (a slower tempo).
-const GAP_FADE_S: f32 = 0.03;
+/// A slice that ends before its beat's successor (a slower tempo) sustains by reading
+/// its last stretch back and forth (a ping-pong loop: the waveform stays continuous at
+/// each turn and its pitch unchanged), over at most this many seconds…
+const SUSTAIN_SPAN_S: f32 = 0.25;
+/// …and at most this fraction of the slice,
+const SUSTAIN_SPAN_OF_SLICE: f32 = 0.35;
+/// decaying with this time constant (seconds), as a struck note would ring on.
+const SUSTAIN_DECAY_S: f32 = 0.6;
 /// Seconds of the crossfade at a texture's loop point.
 const WRAP_FADE_S: f32 = 0.05;
 
@@ -31,6 +37,12 @@ struct Head {
     ramp: u32,
     /// Frames left in the slice being played, if it is one.
     left: Option<i64>,
+    /// Sustaining: reading back and forth between these positions.
+    sustain: Option<(usize, usize)>,
+    /// Reading backwards (while sustaining).
+    backwards: bool,
+    /// Level of the sustain's decay (1 until it sustains).
+    level: f32,
 }
 
 impl Head {
@@ -43,6 +55,39 @@ impl Head {
             step: 1.0 / fade as f32,
             ramp: fade,
             left: None,
+            sustain: None,
+            backwards: false,
+            level: 1.0,
+        }
+    }
+
+    /// Starts sustaining the stretch `lo..hi` just read, turning back at `hi`.
+    fn sustain(&mut self, lo: usize, hi: usize) {
+        self.sustain = Some((lo, hi));
+        self.backwards = true;
+        self.pos = hi.saturating_sub(1).max(lo);
+        self.left = None;
+    }
+
+    /// Moves to the next frame: forwards, or back and forth while sustaining.
+    fn advance(&mut self) {
+        match self.sustain {
+            None => self.pos += 1,
+            Some((lo, hi)) => {
+                if self.backwards {
+                    if self.pos <= lo {
+                        self.backwards = false;
+                        self.pos += 1;
+                    } else {
+                        self.pos -= 1;
+                    }
+                } else if self.pos + 1 >= hi {
+                    self.backwards = true;
+                    self.pos -= 1;
+                } else {
+                    self.pos += 1;
+                }
+            }
         }
     }
 
@@ -151,6 +196,8 @@ impl Varispeed {
 pub struct LoopPlayer {
     item: Arc<LoopItem>,
     sample_rate: f32,
+    /// Per-frame factor of a sustain's decay.
+    sustain_decay: f32,
     heads: [Head; 2],
     varispeed: Option<Box<Varispeed>>,
     /// Varispeed: whether it sounds.
@@ -170,6 +217,7 @@ impl LoopPlayer {
             reader,
             item,
             sample_rate,
+            sustain_decay: (-1.0 / (SUSTAIN_DECAY_S * sample_rate)).exp(),
             heads: [Head::default(); 2],
             varispeed,
             running: false,
@@ -282,23 +330,18 @@ impl LoopPlayer {
                     let near = self.heads.iter().any(|h| {
                         h.active
                             && h.step >= 0.0
+                            && h.sustain.is_none()
                             && past(h.pos).abs() <= 2 * crate::MAX_BLOCK as i64
                     });
                     if !near {
                         self.jump(target, self.frames(0.002), self.frames(JUMP_FADE_S));
                     }
-                    for h in self.heads.iter_mut().filter(|h| h.active && h.step >= 0.0) {
+                    for h in self
+                        .heads
+                        .iter_mut()
+                        .filter(|h| h.active && h.step >= 0.0 && h.sustain.is_none())
+                    {
                         h.left = Some(slice - past(h.pos));
-                    }
-                }
-                // a slower tempo: end the slice in a fade before its recorded successor
-                let gap = self.frames(GAP_FADE_S);
-                for h in self.heads.iter_mut().filter(|h| h.active && h.step >= 0.0) {
-                    if let Some(left) = h.left {
-                        let left = left.max(0) as f32;
-                        if to_next_beat > left + 2.0 * n as f32 && left <= (gap as f32 + n as f32) {
-                            h.fade_out(left.max(1.0) as u32);
-                        }
                     }
                 }
             }
@@ -317,8 +360,14 @@ impl LoopPlayer {
             }
         }
         let samples = self.item.audio.samples();
+        // a slice ending this long or more before the next beat sustains
+        let sustain_after = (2 * crate::MAX_BLOCK) as f32;
+        let span = (self.frames(SUSTAIN_SPAN_S) as f32)
+            .min(SUSTAIN_SPAN_OF_SLICE * self.item.beat_frames() as f32)
+            as usize;
+        let decay = self.sustain_decay;
         for h in self.heads.iter_mut().filter(|h| h.active) {
-            for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
+            for (i, (l, r)) in left[..n].iter_mut().zip(right[..n].iter_mut()).enumerate() {
                 if h.pos >= end {
                     if follow == Follow::Slices {
                         h.pos = start + (h.pos - end);
@@ -335,11 +384,23 @@ impl LoopPlayer {
                     }
                 }
                 let k = 2 * h.pos;
-                *l += samples[k] * h.gain;
-                *r += samples[k + 1] * h.gain;
-                h.pos += 1;
-                if let Some(left) = h.left.as_mut() {
+                let g = h.gain * h.level;
+                *l += samples[k] * g;
+                *r += samples[k + 1] * g;
+                h.advance();
+                if h.sustain.is_some() {
+                    h.level *= decay;
+                } else if let Some(left) = h.left.as_mut() {
                     *left -= 1;
+                    let to_beat = to_next_beat + (n - i) as f32;
+                    if *left == 0
+                        && h.step >= 0.0
+                        && to_beat > sustain_after
+                        && span >= 4
+                        && h.pos >= start + span
+                    {
+                        h.sustain(h.pos - span, h.pos);
+                    }
                 }
             }
             if h.step < 0.0 && h.ramp == 0 {
