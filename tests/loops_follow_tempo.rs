@@ -1,11 +1,11 @@
 //! Recorded loops follow the soundscape's tempo: slices of tuned loops land on the beat
 //! at their recorded pitch; untuned loops play faster or slower through the variable-ratio
-//! resampler, pitch moving with them.
+//! resampler, pitch moving with them. Tuned loops play only in keys they fit.
 
 mod common;
 
 use common::*;
-use isochord::{ContentLibrary, Layer, Param, Soundscape};
+use isochord::{ContentLibrary, Key, Layer, Param, Scale, Soundscape};
 use std::path::Path;
 
 /// The piano preset's loops layer alone, choosing only items tagged `tag`, at `tempo`.
@@ -190,4 +190,48 @@ fn slices_at_a_slow_tempo_sustain_instead_of_falling_silent() {
     assert!(steps[1] <= 1.1 * steps[0], "{steps:?}");
     // nor buzz: the sustained halves of beats are no brighter than the recording's own
     assert!(centroids[1] <= 1.25 * centroids[0], "{centroids:?}");
+}
+
+#[test]
+fn a_tuned_loop_fades_out_in_a_key_it_does_not_fit_and_returns_when_it_fits() {
+    // the arpeggio is D major pentatonic: it fits D minor pentatonic? no (F# against F);
+    // A dorian: yes (every note of it is in A dorian); back in D major pentatonic: yes
+    let library = ContentLibrary::bundled();
+    let c = loops_only("arpeggio", 70.0);
+    let loaded = library.load_for(&c, SR as u32);
+    assert_eq!(loaded.content.loops.len(), 1, "{:?}", loaded.notices);
+    let mut s = Soundscape::with_content(&c, &loaded.content, SR, 1);
+    let key = |k: &str| k.parse::<Key>().unwrap();
+    let changes = [
+        (10.0, key("D"), Scale::PentatonicMinor),
+        (20.0, key("A"), Scale::Dorian),
+        (30.0, key("D"), Scale::PentatonicMinor),
+        (40.0, key("D"), Scale::PentatonicMajor),
+    ];
+    let x = mono(&render_scape(&mut s, 50.0, &mut |t, s| {
+        for (at, k, sc) in changes {
+            if (t - at).abs() < 0.05 {
+                s.set_key(k, sc);
+            }
+        }
+    }));
+    // the key changes at the next bar (≤ 3.4 s at 70 BPM), then a crossfade: measure the
+    // last 5 s of each 10 s span
+    let level: Vec<f32> = (0..5)
+        .map(|k| {
+            rms_db(&x[((10 * k + 5) as f32 * SR) as usize..((10 * k + 10) as f32 * SR) as usize])
+        })
+        .collect();
+    println!("arpeggio in D maj. pent., D min. pent., A dorian, D min. pent., D maj. pent.: {level:.1?} dB");
+    assert!(level[0] > -60.0, "it plays: {level:?}");
+    assert!(
+        level[1] < level[0] - 60.0,
+        "silent where it clashes: {level:?}"
+    );
+    assert!(
+        (level[2] - level[0]).abs() < 3.0,
+        "plays where it fits: {level:?}"
+    );
+    assert!(level[3] < level[0] - 60.0, "{level:?}");
+    assert!((level[4] - level[0]).abs() < 3.0, "{level:?}");
 }

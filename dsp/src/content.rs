@@ -4,6 +4,7 @@
 //! loudness-normalised off the audio thread (the engine's content loader does that). The
 //! soundscape holds it for its whole life, so the audio thread never frees it.
 
+use crate::music::{transposition, Key, Scale};
 use crate::stream::StreamOpener;
 use std::sync::Arc;
 
@@ -127,12 +128,22 @@ pub struct LoopItem {
     pub brightness: f32,
     /// How energetic it sounds, 0..1 (from the library).
     pub energy: f32,
+    /// For tuned material: the key it sounds in as loaded (after any transposition), and
+    /// its scale if known. `None` for untuned material, which fits any key.
+    pub key: Option<(Key, Option<Scale>)>,
     /// For a long recording: where it streams from (`audio` is then empty, the item
     /// plays [`Follow::Free`] from its loop start, and only the stream's ring is held).
     pub stream: Option<Arc<dyn StreamOpener>>,
 }
 
 impl LoopItem {
+    /// Whether it may sound in `key` and `scale`: untuned material always, tuned
+    /// material where it would need no transposing ([`transposition`] gives 0).
+    pub fn fits(&self, key: Key, scale: Scale) -> bool {
+        self.key
+            .is_none_or(|(k, s)| transposition(k, s, key, scale) == 0)
+    }
+
     /// Frames per beat at the recorded tempo (the whole loop for a texture).
     pub fn beat_frames(&self) -> f64 {
         let len = (self.end - self.start) as f64;

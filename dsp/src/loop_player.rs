@@ -443,6 +443,7 @@ mod tests {
             follow,
             brightness: 0.5,
             energy: 0.5,
+            key: None,
             stream: None,
         })
     }

@@ -204,6 +204,39 @@ impl FromStr for Scale {
     }
 }
 
+/// Semitones (−6..=5) to move material in key `from` (and scale `from_scale`, if known)
+/// so it fits key `to` and scale `to_scale`. Without its scale: tonic to tonic, the
+/// shortest way. With it: where the most of its scale's notes lie in the target scale;
+/// among equals, tonic on tonic first, then its tonic on a note of the target scale (a
+/// relative key), then the smallest move.
+pub fn transposition(from: Key, from_scale: Option<Scale>, to: Key, to_scale: Scale) -> i32 {
+    let shift = |t: i32| (t + 6).rem_euclid(12) - 6;
+    let tonic_to_tonic = shift(to.pitch_class() as i32 - from.pitch_class() as i32);
+    let Some(from_scale) = from_scale else {
+        return tonic_to_tonic;
+    };
+    let in_target = |pitch: i32| {
+        let degree = (pitch - to.pitch_class() as i32).rem_euclid(12);
+        to_scale.steps().contains(&degree)
+    };
+    (-6..=5)
+        .max_by_key(|&t| {
+            let from_tonic = from.pitch_class() as i32 + t;
+            let fits = from_scale
+                .steps()
+                .iter()
+                .filter(|&&d| in_target(from_tonic + d))
+                .count();
+            (
+                fits,
+                t == tonic_to_tonic,
+                in_target(from_tonic),
+                core::cmp::Reverse(t.abs()),
+            )
+        })
+        .unwrap_or(tonic_to_tonic)
+}
+
 /// Frequency in Hz of a (fractional) MIDI note number, A4 = 69 = 440 Hz.
 #[inline]
 pub fn midi_hz(note: f32) -> f32 {

@@ -130,7 +130,7 @@ impl Soundscape {
             values[Param::Energy.index()],
             values[Param::Density.index()],
         );
-        let loops = Loops::new(&cfg.loops, &content.loops, sr, start);
+        let loops = Loops::new(&cfg.loops, &content.loops, sr, (cfg.key, cfg.scale), start);
         let noise = NoiseBed::new(&cfg.noise, &mut rng);
         let breath = BreathGuide::new(&cfg.breath, &mut rng);
         let reverb = Reverb::new(sr, cfg.reverb.size, cfg.reverb.rt60_s, cfg.reverb.damp_hz);
@@ -367,6 +367,7 @@ impl Soundscape {
                 self.pad.change_key(key, scale, self.cfg.octave);
                 self.pulse.change_key(key, scale);
                 self.melody.change_key(key, scale);
+                self.loops.change_key(key, scale);
                 self.key = key;
                 self.scale = scale;
                 self.pending_key = None;

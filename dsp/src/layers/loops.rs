@@ -5,6 +5,7 @@ use crate::config::LoopsConfig;
 use crate::content::LoopItem;
 use crate::ladder::Ladder;
 use crate::loop_player::LoopPlayer;
+use crate::music::{Key, Scale};
 use crate::MAX_BLOCK;
 use std::sync::Arc;
 
@@ -16,12 +17,18 @@ pub const MAX_ITEMS: usize = 16;
 /// and energy (from the library) are nearest the soundscape's. The choice is made at bar
 /// lines, changes at most every `switch_bars` bars unless the count changes, and each
 /// change is a crossfade over `crossfade_s`. Brightness also sets a low-pass on the layer.
-/// Built off the audio thread; rendering allocates nothing.
+/// Only items that fit the key play: untuned ones always, tuned ones while the key and
+/// scale are ones they need no transposing for ([`LoopItem::fits`]); a key change fades
+/// out those that no longer fit. Built off the audio thread; rendering allocates nothing.
 #[derive(Debug)]
 pub struct Loops {
     players: Vec<LoopPlayer>,
     gain: Vec<f32>,
     chosen: Vec<bool>,
+    /// Whether each item fits the key sounding.
+    fits: Vec<bool>,
+    /// The key changed: choose again at the next block.
+    refit: bool,
     order: [usize; MAX_ITEMS],
     layers: usize,
     switch_bars: u32,
@@ -35,12 +42,13 @@ pub struct Loops {
 }
 
 impl Loops {
-    /// The layer for `items` (at most [`MAX_ITEMS`] are used) at `sample_rate`, its first
-    /// choice made for `brightness`, `energy` and `density`.
+    /// The layer for `items` (at most [`MAX_ITEMS`] are used) at `sample_rate` in `key`,
+    /// its first choice made for `brightness`, `energy` and `density` (`start`).
     pub fn new(
         cfg: &LoopsConfig,
         items: &[Arc<LoopItem>],
         sample_rate: f32,
+        key: (Key, Scale),
         start: (f32, f32, f32),
     ) -> Self {
         let items = &items[..items.len().min(MAX_ITEMS)];
@@ -53,6 +61,8 @@ impl Loops {
             players,
             gain: vec![0.0; n],
             chosen: vec![false; n],
+            fits: items.iter().map(|i| i.fits(key.0, key.1)).collect(),
+            refit: false,
             order: core::array::from_fn(|i| i),
             layers: cfg.layers.clamp(1, 4),
             switch_bars: cfg.switch_bars.max(1),
@@ -97,6 +107,15 @@ impl Loops {
             .map(|(p, _)| p.item().id.as_str())
     }
 
+    /// The key changed (at a bar line): items that no longer fit fade out, others may
+    /// take their place. Audio thread.
+    pub fn change_key(&mut self, key: Key, scale: Scale) {
+        for (f, p) in self.fits.iter_mut().zip(&self.players) {
+            *f = p.item().fits(key, scale);
+        }
+        self.refit = true;
+    }
+
     /// How many items density asks for, with hysteresis around the current count.
     fn count_for(&self, density: f32) -> usize {
         let current = self.chosen.iter().filter(|c| **c).count().max(1);
@@ -110,7 +129,7 @@ impl Loops {
         } else {
             current
         }
-        .min(self.players.len())
+        .min(self.fits.iter().filter(|f| **f).count())
     }
 
     fn choose(&mut self, brightness: f32, energy: f32, density: f32, force: bool) {
@@ -129,7 +148,11 @@ impl Loops {
         }
         let players = &self.players;
         let chosen = &self.chosen;
+        let fits = &self.fits;
         let distance = |i: usize| {
+            if !fits[i] {
+                return f32::INFINITY; // last, never chosen
+            }
             let it = players[i].item();
             let d = (it.brightness - brightness).powi(2) + (it.energy - energy).powi(2);
             // a small preference for what plays, so near-ties do not flip
@@ -142,7 +165,7 @@ impl Loops {
         order.sort_unstable_by(|a, b| distance(*a).total_cmp(&distance(*b)));
         let mut changed = false;
         for (rank, &i) in order.iter().enumerate() {
-            let want = rank < count;
+            let want = rank < count && self.fits[i];
             changed |= want != self.chosen[i];
             self.chosen[i] = want;
         }
@@ -158,6 +181,10 @@ impl Loops {
         right[..n].fill(0.0);
         if self.players.is_empty() {
             return;
+        }
+        if self.refit {
+            self.refit = false;
+            self.choose(b.brightness, b.energy, b.density, true);
         }
         if let Some(beat) = b.beat {
             if beat % 4 == 0 {

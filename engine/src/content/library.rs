@@ -10,8 +10,8 @@ use super::stream::{file_loudness, FileStream};
 use crate::source_error::SourceError;
 use isochord_dsp::content::{Audio, Follow, Instrument, LoopItem, Zone};
 use isochord_dsp::layers::MAX_ITEMS;
-use isochord_dsp::music::midi_hz;
-use isochord_dsp::{Content, Key, SoundscapeConfig};
+use isochord_dsp::music::{midi_hz, transposition};
+use isochord_dsp::{Content, Key, Scale, SoundscapeConfig};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -296,9 +296,28 @@ impl ContentLibrary {
                         break;
                     }
                     found += 1;
-                    if let Some(item) =
-                        self.loop_item(lib, entry, config.key, sample_rate, &mut out)
-                    {
+                    if let Some(item) = self.loop_item(
+                        lib,
+                        entry,
+                        (config.key, config.scale),
+                        sample_rate,
+                        &mut out,
+                    ) {
+                        if !item.fits(config.key, config.scale) {
+                            out.notices.push(ContentNotice {
+                                item: format!("loop {}", entry.id),
+                                error: SourceError::file(
+                                    &lib.path_of(&entry.file),
+                                    format!(
+                                        "streamed as recorded in {}, it does not fit {} {}: it \
+                                         plays only while the key fits",
+                                        entry.key.unwrap_or_default(),
+                                        config.key,
+                                        config.scale
+                                    ),
+                                ),
+                            });
+                        }
                         out.content.loops.push(item);
                     }
                 }
@@ -332,8 +351,11 @@ impl ContentLibrary {
                 }
             }
             for entry in &lib.manifest.loops {
-                let key = entry.key.unwrap_or_default();
-                if let Some(l) = self.loop_item(lib, entry, key, sample_rate, &mut out) {
+                let own = (
+                    entry.key.unwrap_or_default(),
+                    entry.scale.unwrap_or_default(),
+                );
+                if let Some(l) = self.loop_item(lib, entry, own, sample_rate, &mut out) {
                     out.content.loops.push(l);
                 }
             }
@@ -484,12 +506,12 @@ impl ContentLibrary {
         &self,
         lib: &Library,
         entry: &LoopEntry,
-        key: Key,
+        (key, scale): (Key, Scale),
         rate: u32,
         out: &mut LoadedContent,
     ) -> Option<Arc<LoopItem>> {
         let semitones = match (entry.tuned, entry.key) {
-            (true, Some(k)) => transposition(k, key),
+            (true, Some(k)) => transposition(k, entry.scale, key, scale),
             _ => 0,
         };
         let cache_key = CacheKey {
@@ -584,6 +606,12 @@ impl ContentLibrary {
             follow,
             brightness: entry.brightness,
             energy: entry.energy,
+            key: entry.key.filter(|_| entry.tuned).map(|k| {
+                (
+                    Key::new((k.pitch_class() as i32 + semitones).rem_euclid(12) as u8),
+                    entry.scale,
+                )
+            }),
             stream: None,
         };
         let loaded = LoadedItem {
@@ -656,15 +684,12 @@ impl ContentLibrary {
             follow: Follow::Free,
             brightness: entry.brightness,
             energy: entry.energy,
+            // streamed as recorded, never transposed
+            key: entry.key.filter(|_| entry.tuned).map(|k| (k, entry.scale)),
             stream: Some(Arc::new(source)),
         };
         Ok((item, loaded))
     }
-}
-
-/// Semitones (−6..=5) that move tonic `from` to tonic `to` by the shortest way.
-pub fn transposition(from: Key, to: Key) -> i32 {
-    (to.pitch_class() as i32 - from.pitch_class() as i32 + 6).rem_euclid(12) - 6
 }
 
 fn note_name(n: &NoteFile) -> String {
@@ -715,12 +740,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transposes_the_shortest_way() {
+    fn transposes_tonic_to_tonic_the_shortest_way_without_a_scale() {
         let k = |s: &str| s.parse::<Key>().unwrap();
-        assert_eq!(transposition(k("D"), k("D")), 0);
-        assert_eq!(transposition(k("D"), k("F")), 3);
-        assert_eq!(transposition(k("D"), k("A")), -5);
-        assert_eq!(transposition(k("D"), k("G")), 5);
-        assert_eq!(transposition(k("C"), k("F#")), -6);
+        let any = Scale::Minor;
+        assert_eq!(transposition(k("D"), None, k("D"), any), 0);
+        assert_eq!(transposition(k("D"), None, k("F"), any), 3);
+        assert_eq!(transposition(k("D"), None, k("A"), any), -5);
+        assert_eq!(transposition(k("D"), None, k("G"), any), 5);
+        assert_eq!(transposition(k("C"), None, k("F#"), any), -6);
+    }
+
+    /// The notes of `scale` on `key`, moved by `t` semitones, outside `to`/`to_scale`.
+    fn clashes(key: &str, scale: Scale, t: i32, to: &str, to_scale: Scale) -> usize {
+        let (k, to) = (
+            key.parse::<Key>().unwrap().pitch_class() as i32,
+            to.parse::<Key>().unwrap().pitch_class() as i32,
+        );
+        scale
+            .steps()
+            .iter()
+            .filter(|&&d| !to_scale.steps().contains(&(k + t + d - to).rem_euclid(12)))
+            .count()
+    }
+
+    #[test]
+    fn with_its_scale_material_moves_to_where_its_notes_fit() {
+        let k = |s: &str| s.parse::<Key>().unwrap();
+        use Scale::*;
+        // same key and scale: stays
+        assert_eq!(
+            transposition(k("D"), Some(PentatonicMajor), k("D"), PentatonicMajor),
+            0
+        );
+        // a major loop under a minor preset goes to the relative major (C under A minor),
+        // where tonic to tonic (A major) would put C# and F# against C and F
+        let t = transposition(k("D"), Some(PentatonicMajor), k("A"), Minor);
+        assert_eq!(t, -2);
+        assert_eq!(clashes("D", PentatonicMajor, t, "A", Minor), 0);
+        assert_eq!(clashes("D", PentatonicMajor, -5, "A", Minor), 2);
+        // a minor loop under a major preset: the relative minor (A minor under C major)
+        assert_eq!(transposition(k("E"), Some(Minor), k("C"), Major), 5);
+        // tonic to tonic when it fits as well as anything
+        assert_eq!(transposition(k("D"), Some(Major), k("F"), Major), 3);
+        // D major pentatonic fits A dorian where it stands
+        assert_eq!(
+            transposition(k("D"), Some(PentatonicMajor), k("A"), Dorian),
+            0
+        );
+        // every key and scale pair: never more clashes than tonic to tonic
+        let keys = || (0..12).map(Key::new);
+        for from in keys() {
+            for fs in Scale::ALL {
+                for to in keys() {
+                    for ts in Scale::ALL {
+                        let name = |k: Key| k.to_string();
+                        let best = transposition(from, Some(fs), to, ts);
+                        let plain = transposition(from, None, to, ts);
+                        assert!(
+                            clashes(&name(from), fs, best, &name(to), ts)
+                                <= clashes(&name(from), fs, plain, &name(to), ts)
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -15,13 +15,14 @@
 //! tempo = 70.0
 //! beats = 8
 //! key = "D"
+//! scale = "pentatonic_major"
 //! tuned = true
 //! tags = ["piano", "calm"]
 //! ```
 
 use crate::preset::locate;
 use crate::source_error::SourceError;
-use isochord_dsp::Key;
+use isochord_dsp::{Key, Scale};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -173,8 +174,13 @@ pub struct LoopEntry {
     pub tempo: Option<f32>,
     /// Beats between the loop points (needed with a tempo).
     pub beats: Option<u32>,
-    /// Tonic of tuned material; it is transposed (at most a tritone) to a preset's key.
+    /// Tonic of tuned material; it is transposed (at most a tritone) to fit a preset's
+    /// key.
     pub key: Option<Key>,
+    /// Scale of tuned material, if known: it is then transposed to where most of its
+    /// notes lie in the preset's scale (a major loop under a minor preset moves to the
+    /// relative major), not simply tonic to tonic.
+    pub scale: Option<Scale>,
     /// Whether it has a pitch that must fit the music.
     pub tuned: bool,
     /// How it follows tempo (default: slices when tuned, varispeed when not).
@@ -209,6 +215,7 @@ impl Default for LoopEntry {
             tempo: None,
             beats: None,
             key: None,
+            scale: None,
             tuned: false,
             follow: None,
             loop_start_s: 0.0,
@@ -377,6 +384,9 @@ impl Manifest {
             }
             if l.tuned && l.key.is_none() {
                 return Err((at("key"), "tuned material needs its key".into()));
+            }
+            if l.scale.is_some() && l.key.is_none() {
+                return Err((at("scale"), "a scale needs its key".into()));
             }
         }
         Ok(())

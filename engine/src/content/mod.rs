@@ -19,7 +19,8 @@ mod resample;
 mod stream;
 
 pub use decode::{decode_file, DecodeError, Decoded, PacketReader};
-pub use library::{transposition, ContentLibrary, ContentNotice, LoadedContent, LoadedItem};
+pub use isochord_dsp::music::transposition;
+pub use library::{ContentLibrary, ContentNotice, LoadedContent, LoadedItem};
 pub use loudness::{gain_to, integrated_lufs};
 pub use manifest::{FollowMode, InstrumentEntry, LibraryInfo, LoopEntry, Manifest, Note, NoteFile};
 pub use pitch::measure_pitch;
