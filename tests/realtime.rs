@@ -11,11 +11,13 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 const SR: f32 = 48_000.0;
 
-/// The audio thread: 20 000 callbacks of 64 frames (27 s of audio), each one under
+/// The audio thread: at least 20 000 callbacks of 64 frames (27 s of audio), and on until
+/// the control side has exercised what it set out to (`enough`), each callback under
 /// assert_no_alloc, which aborts the process on any allocation or free inside it. Returns
 /// the flag it raises when done and its handle (the renderer and the output's peak).
 fn audio_thread(
     mut renderer: isochord::Renderer,
+    enough: Arc<AtomicBool>,
 ) -> (
     Arc<AtomicBool>,
     std::thread::JoinHandle<(isochord::Renderer, f32)>,
@@ -25,7 +27,11 @@ fn audio_thread(
     let audio = std::thread::spawn(move || {
         let mut buf = vec![0.0f32; 2 * 64];
         let mut peak = 0.0f32;
-        for i in 0..20_000 {
+        // at most 20 minutes of audio, however slowly the control side runs
+        for i in 0..1_000_000 {
+            if i >= 20_000 && enough.load(Ordering::Relaxed) {
+                break;
+            }
             assert_no_alloc(|| renderer.render(&mut buf));
             peak = buf.iter().fold(peak, |m, v| m.max(v.abs()));
             if i % 50 == 0 {
@@ -42,11 +48,13 @@ fn audio_thread(
 fn audio_thread_never_allocates_while_everything_changes() {
     let presets = Preset::builtins();
     let (mut handle, renderer) = new_engine(&presets[1].sound, SR, 1);
-    let (done, audio) = audio_thread(renderer);
+    let enough = Arc::new(AtomicBool::new(false));
+    let (done, audio) = audio_thread(renderer, enough.clone());
     // the control thread: every parameter, layer toggles, keys, preset switches
     let mut round = 0u32;
     let mut switches = 0;
     while !done.load(Ordering::Relaxed) {
+        enough.store(switches >= 4 && round >= 50, Ordering::Relaxed);
         for p in Param::ALL {
             let (lo, hi) = p.range();
             let x = ((round as f32 * 0.37 + p.index() as f32 * 0.11).sin() + 1.0) / 2.0;
@@ -224,10 +232,12 @@ fn sample_voices_and_loop_rate_changes_never_allocate() {
     let mut glass = piano.clone();
     glass.key = Key::new(9);
     let (mut handle, renderer) = isochord::new_engine_with_content(&piano, &loaded.content, SR, 1);
-    let (done, audio) = audio_thread(renderer);
+    let enough = Arc::new(AtomicBool::new(false));
+    let (done, audio) = audio_thread(renderer, enough.clone());
     let mut round = 0u32;
     let mut switches = 0;
     while !done.load(Ordering::Relaxed) {
+        enough.store(switches >= 2 && round >= 50, Ordering::Relaxed);
         let x = |k: f32| ((round as f32 * k).sin() + 1.0) / 2.0;
         handle.set(Param::Tempo, 40.0 + 80.0 * x(0.9));
         handle.set(Param::Density, x(0.23));
@@ -238,6 +248,13 @@ fn sample_voices_and_loop_rate_changes_never_allocate() {
             Param::Enabled(layer),
             if round % 40 < 30 { 1.0 } else { 0.0 },
         );
+        if round.is_multiple_of(5) {
+            // a key change: tuned loops that no longer fit fade out, others come in
+            handle.set_key(
+                Key::new((round % 12) as u8),
+                Scale::ALL[(round % 7) as usize],
+            );
+        }
         if round.is_multiple_of(9) {
             let next = if switches % 2 == 0 { &glass } else { &piano };
             if handle.switch_to(next).is_ok() {
