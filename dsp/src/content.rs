@@ -55,6 +55,9 @@ impl Audio {
 pub struct Zone {
     /// The pitch recorded, Hz.
     pub hz: f32,
+    /// How hard it was played, 0..1 (MIDI velocity / 127; the same for every zone of an
+    /// instrument recorded at one velocity).
+    pub velocity: f32,
     /// The note, from its onset.
     pub audio: Audio,
     /// What the instrument sounds like when the note is let go (a damper's thud), if
@@ -62,27 +65,35 @@ pub struct Zone {
     pub release: Option<Audio>,
 }
 
-/// A sampled instrument: zones at recorded pitches; any note plays from the nearest.
+/// Semitones of transposition that weigh as much as a whole velocity range when choosing
+/// a zone: a zone a quarter of the range softer or louder costs as much as one six
+/// semitones away.
+const VELOCITY_SEMITONES: f32 = 24.0;
+
+/// A sampled instrument: zones at recorded pitches (and velocities, if it has several
+/// layers); any note plays from the nearest.
 #[derive(Clone, Debug, Default)]
 pub struct Instrument {
     /// Where it came from (the content library's id).
     pub id: String,
-    /// Zones, ascending in pitch.
+    /// Zones, by velocity and then pitch.
     pub zones: Vec<Zone>,
 }
 
 impl Instrument {
-    /// The index of the zone nearest to `hz` in pitch (none if there are no zones).
-    pub fn nearest(&self, hz: f32) -> Option<usize> {
+    /// The index of the zone nearest to a note at `hz` played at `velocity` (0..1): the
+    /// least transposition, a velocity layer's distance weighing as a transposition (see
+    /// `VELOCITY_SEMITONES`), so a dynamic layer with fewer notes is still used near
+    /// them. None if there are no zones. Audio thread: no allocation.
+    pub fn nearest(&self, hz: f32, velocity: f32) -> Option<usize> {
         let target = hz.max(1e-3).log2();
+        let cost = |z: &Zone| {
+            12.0 * (z.hz.log2() - target).abs() + VELOCITY_SEMITONES * (z.velocity - velocity).abs()
+        };
         self.zones
             .iter()
             .enumerate()
-            .min_by(|(_, a), (_, b)| {
-                let da = (a.hz.log2() - target).abs();
-                let db = (b.hz.log2() - target).abs();
-                da.total_cmp(&db)
-            })
+            .min_by(|(_, a), (_, b)| cost(a).total_cmp(&cost(b)))
             .map(|(i, _)| i)
     }
 
@@ -99,8 +110,8 @@ impl Instrument {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Follow {
     /// Each beat's slice starts on the soundscape's beat at its recorded pitch (for tuned
-    /// material): faster tempos cut slices short with a crossfade, slower ones let each
-    /// slice end in a short fade before the next beat.
+    /// material): faster tempos cut slices short with a crossfade; at slower ones a
+    /// slice's last stretch plays back and forth, decaying, until the next beat.
     Slices,
     /// Played faster or slower through a variable-ratio resampler, pitch moving with
     /// tempo (for untuned material: percussion, noise, field recordings).

@@ -253,11 +253,11 @@ impl<const N: usize> Sampler<N> {
         &self.instrument
     }
 
-    /// Plays a note at `hz` (from the nearest zone, at the ratio that brings it to `hz`),
-    /// at amplitude `amp`, let go after `hold_s`, panned −1 (left) … 1 (right). Audio
-    /// thread. Returns false when the instrument has no zones.
-    pub fn note(&mut self, hz: f32, amp: f32, hold_s: f32, pan: f32) -> bool {
-        let Some(zone) = self.instrument.nearest(hz) else {
+    /// Plays a note at `hz` struck at `velocity` (0..1; from the nearest zone, at the ratio
+    /// that brings it to `hz`), at amplitude `amp`, let go after `hold_s`, panned −1
+    /// (left) … 1 (right). Audio thread. Returns false when the instrument has no zones.
+    pub fn note(&mut self, hz: f32, velocity: f32, amp: f32, hold_s: f32, pan: f32) -> bool {
+        let Some(zone) = self.instrument.nearest(hz, velocity) else {
             return false;
         };
         if !(hz.is_finite() && amp.is_finite()) {
@@ -339,6 +339,7 @@ mod tests {
         }
         Zone {
             hz,
+            velocity: 1.0,
             audio: Audio::from_interleaved(v),
             release: Some(Audio::from_interleaved(vec![0.1; 2 * 480])),
         }
@@ -354,16 +355,41 @@ mod tests {
     #[test]
     fn picks_the_nearest_zone_in_pitch() {
         let inst = instrument(48_000.0);
-        assert_eq!(inst.nearest(300.0), Some(0)); // 300 Hz is nearer 220 in cents
-        assert_eq!(inst.nearest(320.0), Some(1));
-        assert_eq!(inst.nearest(5000.0), Some(1));
+        assert_eq!(inst.nearest(300.0, 1.0), Some(0)); // 300 Hz is nearer 220 in cents
+        assert_eq!(inst.nearest(320.0, 1.0), Some(1));
+        assert_eq!(inst.nearest(5000.0, 1.0), Some(1));
+    }
+
+    #[test]
+    fn picks_the_velocity_layer_unless_its_nearest_note_is_far() {
+        let sr = 48_000.0;
+        let soft = |hz| Zone {
+            velocity: 0.3,
+            ..sine_zone(hz, sr, 0.1)
+        };
+        let loud = |hz| Zone {
+            velocity: 0.9,
+            ..sine_zone(hz, sr, 0.1)
+        };
+        // soft A3 and A4, loud A3 only
+        let inst = Instrument {
+            id: "layers".into(),
+            zones: vec![soft(220.0), soft(440.0), loud(220.0)],
+        };
+        assert_eq!(inst.nearest(220.0, 0.2), Some(0));
+        assert_eq!(inst.nearest(220.0, 1.0), Some(2));
+        // loud A4: the soft A4 (0.6 of the range away: 14.4 semitones' worth) loses to
+        // the loud A3 an octave down (12)
+        assert_eq!(inst.nearest(440.0, 0.9), Some(2));
+        // mezzo-loud A4: the soft A4 (0.4: 9.6) beats the loud A3 (12 + 2.4)
+        assert_eq!(inst.nearest(440.0, 0.7), Some(1));
     }
 
     #[test]
     fn a_note_holds_then_releases_into_silence() {
         let sr = 48_000.0;
         let mut s = Sampler::<4>::new(instrument(sr), sr, 0.1, 0.5);
-        assert!(s.note(440.0, 1.0, 0.2, 0.0));
+        assert!(s.note(440.0, 1.0, 1.0, 0.2, 0.0));
         let mut l = vec![0.0; 48_000];
         let mut r = vec![0.0; 48_000];
         for (a, b) in l.chunks_mut(64).zip(r.chunks_mut(64)) {
@@ -382,7 +408,7 @@ mod tests {
         let mut l = vec![0.0; 4800];
         let mut r = vec![0.0; 4800];
         for k in 0..6 {
-            s.note(220.0 * (1.0 + k as f32 * 0.1), 1.0, 5.0, 0.0);
+            s.note(220.0 * (1.0 + k as f32 * 0.1), 1.0, 1.0, 5.0, 0.0);
             l.fill(0.0);
             r.fill(0.0);
             for (a, b) in l.chunks_mut(64).zip(r.chunks_mut(64)) {

@@ -66,13 +66,15 @@ impl Melody {
                     d = self.degree - step;
                 }
                 self.degree = d.clamp(0, self.range);
-                let amp = 0.22 * (0.6 + 0.4 * self.rng.uniform()) * (0.5 + 0.5 * b.energy);
+                let velocity = (0.6 + 0.4 * self.rng.uniform()) * (0.5 + 0.5 * b.energy);
+                let amp = 0.22 * velocity;
                 let pan = 0.6 * self.rng.bipolar();
                 self.voices.play(
                     b.sample_rate,
                     Note {
                         hz: self.tuning.hz(self.degree),
                         amp,
+                        velocity,
                         attack_s: 0.012,
                         length_s: self.decay_s,
                         pan,

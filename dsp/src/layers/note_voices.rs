@@ -16,6 +16,9 @@ pub struct Note {
     pub hz: f32,
     /// Amplitude (the bell's scale).
     pub amp: f32,
+    /// How hard it is struck, 0..1: picks a sampled instrument's velocity layer (the
+    /// bell's timbre follows `bell_index` instead).
+    pub velocity: f32,
     /// The bell's attack, seconds (a sampled note has its own).
     pub attack_s: f32,
     /// How long it lasts: the bell's decay to −60 dB, or how long a sampled note is held
@@ -59,7 +62,13 @@ impl<const B: usize, const S: usize> NoteVoices<B, S> {
                 note.pan,
                 note.bell_index,
             ),
-            Self::Sampled(s) => s.note(note.hz, note.amp * SAMPLED_LEVEL, note.length_s, note.pan),
+            Self::Sampled(s) => s.note(
+                note.hz,
+                note.velocity,
+                note.amp * SAMPLED_LEVEL,
+                note.length_s,
+                note.pan,
+            ),
         }
     }
 

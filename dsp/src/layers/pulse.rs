@@ -61,7 +61,8 @@ impl Pulse {
         if let Some(beat) = b.beat {
             let degree = self.pattern[(beat % self.len as u64) as usize];
             let accent = if beat % 4 == 0 { 1.0 } else { 0.8 };
-            let amp = 0.3 * (0.45 + 0.55 * b.energy) * accent;
+            let velocity = (0.45 + 0.55 * b.energy) * accent;
+            let amp = 0.3 * velocity;
             let beat_s = 60.0 / b.tempo.max(1.0);
             let decay = (self.decay_beats * beat_s).clamp(0.15, 6.0);
             let pan = if beat % 2 == 0 { -0.15 } else { 0.15 };
@@ -70,6 +71,7 @@ impl Pulse {
                 Note {
                     hz: self.tuning.hz(degree),
                     amp,
+                    velocity,
                     attack_s: self.attack_s,
                     length_s: decay,
                     pan,

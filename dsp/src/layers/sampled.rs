@@ -29,9 +29,10 @@ impl<const N: usize> SampledNotes<N> {
         }
     }
 
-    /// Plays a note at `hz`, amplitude `amp`, let go after `hold_s`, panned by `pan`.
-    pub fn note(&mut self, hz: f32, amp: f32, hold_s: f32, pan: f32) {
-        self.sampler.note(hz, amp, hold_s, pan);
+    /// Plays a note at `hz` struck at `velocity` (0..1), amplitude `amp`, let go after
+    /// `hold_s`, panned by `pan`.
+    pub fn note(&mut self, hz: f32, velocity: f32, amp: f32, hold_s: f32, pan: f32) {
+        self.sampler.note(hz, velocity, amp, hold_s, pan);
     }
 
     /// Adds the sounding notes, filtered for `brightness`, into `left`/`right` (which

@@ -403,8 +403,10 @@ impl ContentLibrary {
         }
         let mut notices = Vec::new();
         let what = |n: &NoteFile| format!("instrument {}, note {}", entry.id, note_name(n));
-        let mut zones: Vec<(f32, Vec<Vec<f32>>)> = Vec::new();
+        // (pitch, velocity 0..1, audio)
+        let mut zones: Vec<(f32, f32, Vec<Vec<f32>>)> = Vec::new();
         for n in &entry.samples {
+            let velocity = n.velocity.unwrap_or(entry.velocity) as f32 / 127.0;
             let midi = n.note.midi().unwrap_or(60);
             match lib.decode_at(&n.file, Some(entry.length_s as f64), rate) {
                 Ok(mut ch) => {
@@ -415,7 +417,7 @@ impl ContentLibrary {
                     } else {
                         nominal
                     };
-                    zones.push((hz, ch));
+                    zones.push((hz, velocity, ch));
                 }
                 Err(error) => notices.push(ContentNotice {
                     item: what(n),
@@ -427,7 +429,7 @@ impl ContentLibrary {
             out.notices.extend(notices);
             return None;
         }
-        zones.sort_by(|a, b| a.0.total_cmp(&b.0));
+        zones.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
         let mut releases: Vec<(f32, Vec<Vec<f32>>)> = Vec::new();
         for n in &entry.releases {
             let midi = n.note.midi().unwrap_or(60);
@@ -446,7 +448,7 @@ impl ContentLibrary {
             None => {
                 let mut l: Vec<f64> = zones
                     .iter()
-                    .filter_map(|(_, ch)| {
+                    .filter_map(|(_, _, ch)| {
                         let n = (ZONE_MEASURE_S * rate as f64) as usize;
                         let head: Vec<Vec<f32>> =
                             ch.iter().map(|c| c[..n.min(c.len())].to_vec()).collect();
@@ -470,8 +472,9 @@ impl ContentLibrary {
             id: entry.id.clone(),
             zones: zones
                 .iter()
-                .map(|(hz, ch)| Zone {
+                .map(|(hz, velocity, ch)| Zone {
                     hz: *hz,
+                    velocity: *velocity,
                     audio: interleave(ch, gain),
                     release: nearest_release(*hz),
                 })
@@ -479,7 +482,7 @@ impl ContentLibrary {
         };
         let seconds = zones
             .iter()
-            .map(|(_, c)| c[0].len() as f64 / rate as f64)
+            .map(|(_, _, c)| c[0].len() as f64 / rate as f64)
             .sum();
         let item = LoadedItem {
             kind: "instrument",

@@ -8,6 +8,7 @@
 //! id = "grand"
 //! tags = ["piano"]
 //! samples = [{ note = "C4", file = "piano/C4.flac" }, { note = "F#4", file = "piano/F#4.flac" }]
+//! # several velocity layers: { note = "C4", file = "piano/C4-soft.flac", velocity = 40 }
 //!
 //! [[loop]]
 //! id = "arpeggio"
@@ -98,6 +99,10 @@ pub struct NoteFile {
     pub note: Note,
     /// The file, relative to the manifest.
     pub file: PathBuf,
+    /// How hard it was played (MIDI velocity 1..=127), for an instrument recorded in
+    /// several velocity layers (default: the instrument's `velocity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub velocity: Option<u8>,
 }
 
 /// A sampled instrument.
@@ -130,6 +135,9 @@ pub struct InstrumentEntry {
     pub samples: Vec<NoteFile>,
     /// Key-release noises, by note.
     pub releases: Vec<NoteFile>,
+    /// Velocity (1..=127) of samples that do not give their own. Energy picks between
+    /// velocity layers: soft notes from soft samples, with their darker tone.
+    pub velocity: u8,
 }
 
 impl Default for InstrumentEntry {
@@ -147,6 +155,7 @@ impl Default for InstrumentEntry {
             licence: String::new(),
             samples: Vec::new(),
             releases: Vec::new(),
+            velocity: 100,
         }
     }
 }
@@ -318,6 +327,7 @@ impl Manifest {
             range(at("brightness"), inst.brightness, 0.0, 1.0)?;
             range(at("energy"), inst.energy, 0.0, 1.0)?;
             range(at("length_s"), inst.length_s, 0.1, 600.0)?;
+            range(at("velocity"), inst.velocity as f32, 1.0, 127.0)?;
             if let Some(l) = inst.loudness_lufs {
                 range(at("loudness_lufs"), l, -70.0, 0.0)?;
             }
@@ -338,6 +348,9 @@ impl Manifest {
                     }
                     if n.file.as_os_str().is_empty() {
                         return Err((at(&format!("{list}.{k}.file")), "must not be empty".into()));
+                    }
+                    if let Some(v) = n.velocity {
+                        range(at(&format!("{list}.{k}.velocity")), v as f32, 1.0, 127.0)?;
                     }
                 }
             }
