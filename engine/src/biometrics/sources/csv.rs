@@ -19,14 +19,13 @@
 //!
 //! Read on the input thread (live replay) or the control thread (offline).
 
-use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::{emit_record, Cell, Field, Origin};
-use super::lines::{detect_delimiter, is_missing, split_cells, LineReader, NextLine};
+use super::line_source::{LineFeed, LineSource, Skip};
+use super::lines::{detect_delimiter, is_missing, open_file, split_cells};
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
 use super::time_base::TimeBase;
 use crate::source_error::SourceError;
@@ -42,7 +41,7 @@ pub struct CsvOptions {
 /// A CSV file of readings; see the [module documentation](self).
 pub struct CsvSource {
     name: PathBuf,
-    lines: LineReader,
+    feed: LineFeed,
     delimiter: char,
     columns: Vec<Option<Field>>,
     header: Vec<String>,
@@ -50,8 +49,6 @@ pub struct CsvSource {
     rate: Option<f64>,
     rows: u64,
     time_base: TimeBase,
-    queue: VecDeque<Pull>,
-    ended: bool,
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -67,9 +64,7 @@ impl CsvSource {
     /// Opens `path` and reads its header.
     pub fn open(path: impl AsRef<Path>, options: CsvOptions) -> Result<Self, SourceError> {
         let path = path.as_ref();
-        let f =
-            File::open(path).map_err(|e| SourceError::file(path, format!("cannot open: {e}")))?;
-        Self::from_reader(path, BufReader::new(f), options)
+        Self::from_reader(path, open_file(path)?, options)
     }
 
     /// Reads CSV from `reader`, naming it `name` in errors.
@@ -79,29 +74,13 @@ impl CsvSource {
         options: CsvOptions,
     ) -> Result<Self, SourceError> {
         let name = name.into();
-        let mut lines = LineReader::new(Box::new(reader));
-        let (number, header) =
-            loop {
-                match lines.next_line() {
-                    NextLine::Line(l) => {
-                        let text = l
-                            .text
-                            .map_err(|m| SourceError::at_line(&name, l.number, m))?;
-                        let t = text.trim();
-                        if t.is_empty() || t.starts_with('#') {
-                            continue;
-                        }
-                        break (l.number, text);
-                    }
-                    NextLine::End | NextLine::Pending => return Err(SourceError::file(
-                        &name,
-                        "empty file: expected a header naming the columns (e.g. time,hr,eda_us)",
-                    )),
-                    NextLine::Failed(e) => {
-                        return Err(SourceError::file(&name, format!("cannot read: {e}")))
-                    }
-                }
-            };
+        let mut feed = LineFeed::file(reader, Skip::BlankAndComments);
+        let Some((number, header)) = feed.header(&name, |e| format!("cannot read: {e}"))? else {
+            return Err(SourceError::file(
+                &name,
+                "empty file: expected a header naming the columns (e.g. time,hr,eda_us)",
+            ));
+        };
         let delimiter = detect_delimiter(&header);
         let cells = split_cells(&header, delimiter);
         if cells
@@ -115,7 +94,6 @@ impl CsvSource {
             ));
         }
         let mut columns = Vec::with_capacity(cells.len());
-        let mut queue = VecDeque::new();
         let mut time_col = None;
         for (i, (col, cell)) in cells.iter().enumerate() {
             let field = Field::parse(cell);
@@ -138,7 +116,7 @@ impl CsvSource {
                     SourceError::at_line(&name, number, format!("unknown column `{cell}` ignored"))
                         .with_field(*cell);
                 e.column = Some(*col);
-                queue.push_back(Pull::Issue(SourceIssue::unused(e)));
+                feed.push(Pull::Issue(SourceIssue::unused(e)));
             }
             columns.push(field);
         }
@@ -171,7 +149,7 @@ impl CsvSource {
         };
         Ok(Self {
             name,
-            lines,
+            feed,
             delimiter,
             columns,
             header: cells.iter().map(|(_, c)| c.to_string()).collect(),
@@ -179,8 +157,6 @@ impl CsvSource {
             rate,
             rows: 0,
             time_base: TimeBase::for_file(),
-            queue,
-            ended: false,
         })
     }
 
@@ -202,8 +178,8 @@ impl CsvSource {
                 .iter()
                 .any(|(_, c)| !c.is_empty())
         {
-            self.queue
-                .push_back(Pull::Issue(SourceIssue::malformed(origin.error(format!(
+            self.feed
+                .push(Pull::Issue(SourceIssue::malformed(origin.error(format!(
                     "row has {} cells but the header names {} columns",
                     cells.len(),
                     self.columns.len()
@@ -222,21 +198,21 @@ impl CsvSource {
                     Pull::Issue(SourceIssue::malformed(e))
                 };
                 if is_missing(cell) {
-                    self.queue.push_back(err("row has no time".into()));
+                    self.feed.push(err("row has no time".into()));
                     return;
                 }
                 let raw = match cell.parse::<f64>() {
                     Ok(v) => v,
                     Err(_) => {
-                        self.queue
-                            .push_back(err(format!("`{cell}` is not a number of seconds")));
+                        self.feed
+                            .push(err(format!("`{cell}` is not a number of seconds")));
                         return;
                     }
                 };
                 match self.time_base.to_session(raw) {
                     Ok(t) => t,
                     Err(m) => {
-                        self.queue.push_back(err(m));
+                        self.feed.push(err(m));
                         return;
                     }
                 }
@@ -263,11 +239,11 @@ impl CsvSource {
                         .error(format!("`{cell}` is not a number"))
                         .with_field(field.name());
                     e.column = Some(*col);
-                    self.queue.push_back(Pull::Issue(SourceIssue::malformed(e)));
+                    self.feed.push(Pull::Issue(SourceIssue::malformed(e)));
                 }
             }
         }
-        emit_record(&origin, time, &values, &mut self.queue);
+        emit_record(&origin, time, &values, &mut self.feed.queue);
     }
 }
 
@@ -281,39 +257,18 @@ impl Source for CsvSource {
         }
     }
 
-    fn pull(&mut self, _wait: Duration) -> Pull {
-        loop {
-            if let Some(p) = self.queue.pop_front() {
-                return p;
-            }
-            if self.ended {
-                return Pull::End;
-            }
-            match self.lines.next_line() {
-                NextLine::Line(l) => match l.text {
-                    Ok(text) => {
-                        let t = text.trim();
-                        if t.is_empty() || t.starts_with('#') {
-                            continue;
-                        }
-                        self.row(l.number, &text);
-                    }
-                    Err(m) => {
-                        return Pull::Issue(SourceIssue::malformed(SourceError::at_line(
-                            &self.name, l.number, m,
-                        )))
-                    }
-                },
-                NextLine::End | NextLine::Pending => self.ended = true,
-                NextLine::Failed(e) => {
-                    self.ended = true;
-                    return Pull::Issue(
-                        SourceIssue::io(SourceError::file(&self.name, format!("cannot read: {e}")))
-                            .into_fatal(),
-                    );
-                }
-            }
-        }
+    fn pull(&mut self, wait: Duration) -> Pull {
+        self.pull_lines(wait)
+    }
+}
+
+impl LineSource for CsvSource {
+    fn feed(&mut self) -> (&Path, &mut LineFeed) {
+        (&self.name, &mut self.feed)
+    }
+
+    fn line(&mut self, number: usize, text: &str, _arrival: Option<f64>) {
+        self.row(number, text);
     }
 }
 

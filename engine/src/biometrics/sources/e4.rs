@@ -19,13 +19,13 @@
 //! Read on the input thread (live replay) or the control thread (offline).
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::limits::{check_sample, check_value};
-use super::lines::{split_cells, LineReader, NextLine};
+use super::line_source::{LineFeed, LineSource, Skip};
+use super::lines::{open_file, split_cells};
 use super::replay::ready_at;
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
 use crate::biometrics::signal::{Reading, SensorData, Value, WaveKind, Waveform};
@@ -100,7 +100,7 @@ impl Default for E4Options {
 pub struct E4FileReader {
     kind: E4File,
     name: PathBuf,
-    lines: LineReader,
+    feed: LineFeed,
     start_unix: f64,
     rate: Option<f64>,
     offset: f64,
@@ -108,8 +108,6 @@ pub struct E4FileReader {
     chunk_len: usize,
     chunk: Vec<f32>,
     chunk_start: u64,
-    queue: VecDeque<Pull>,
-    ended: bool,
 }
 
 impl std::fmt::Debug for E4FileReader {
@@ -122,33 +120,6 @@ impl std::fmt::Debug for E4FileReader {
     }
 }
 
-fn header_line(
-    lines: &mut LineReader,
-    name: &Path,
-    what: &str,
-) -> Result<Option<(usize, String)>, SourceError> {
-    loop {
-        match lines.next_line() {
-            NextLine::Line(l) => {
-                let text = l
-                    .text
-                    .map_err(|m| SourceError::at_line(name, l.number, m))?;
-                if text.trim().is_empty() {
-                    continue;
-                }
-                return Ok(Some((l.number, text)));
-            }
-            NextLine::End | NextLine::Pending => return Ok(None),
-            NextLine::Failed(e) => {
-                return Err(SourceError::file(
-                    name,
-                    format!("cannot read the {what}: {e}"),
-                ))
-            }
-        }
-    }
-}
-
 impl E4FileReader {
     /// Opens `kind`'s file at `path`. `Ok(None)` for an empty file (no data).
     pub fn open(
@@ -156,9 +127,7 @@ impl E4FileReader {
         path: &Path,
         options: &E4Options,
     ) -> Result<Option<Self>, SourceError> {
-        let f =
-            File::open(path).map_err(|e| SourceError::file(path, format!("cannot open: {e}")))?;
-        Self::from_reader(kind, path, BufReader::new(f), options)
+        Self::from_reader(kind, path, open_file(path)?, options)
     }
 
     /// Reads `kind`'s format from `reader`, naming it `name` in errors. Reads the header
@@ -170,8 +139,10 @@ impl E4FileReader {
         options: &E4Options,
     ) -> Result<Option<Self>, SourceError> {
         let name = name.into();
-        let mut lines = LineReader::new(Box::new(reader));
-        let Some((n1, first)) = header_line(&mut lines, &name, "start time")? else {
+        let mut feed = LineFeed::file(reader, Skip::Blank);
+        let Some((n1, first)) =
+            feed.header(&name, |e| format!("cannot read the start time: {e}"))?
+        else {
             return Ok(None);
         };
         let cells = split_cells(&first, ',');
@@ -199,7 +170,9 @@ impl E4FileReader {
         let rate = if kind == E4File::Ibi {
             None
         } else {
-            let Some((n2, second)) = header_line(&mut lines, &name, "sample rate")? else {
+            let Some((n2, second)) =
+                feed.header(&name, |e| format!("cannot read the sample rate: {e}"))?
+            else {
                 return Err(SourceError::file(
                     &name,
                     "ends after the start time: row 2 must give the sample rate",
@@ -229,7 +202,7 @@ impl E4FileReader {
         Ok(Some(Self {
             kind,
             name,
-            lines,
+            feed,
             start_unix,
             rate,
             offset: 0.0,
@@ -237,8 +210,6 @@ impl E4FileReader {
             chunk_len,
             chunk: Vec::with_capacity(chunk_len),
             chunk_start: 0,
-            queue: VecDeque::new(),
-            ended: false,
         }))
     }
 
@@ -271,18 +242,17 @@ impl E4FileReader {
             return;
         }
         let samples = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.chunk_len));
-        self.queue
-            .push_back(Pull::Data(SensorData::Waveform(Waveform {
-                kind: WaveKind::Ppg,
-                start: self.sample_time(self.chunk_start),
-                rate: self.rate.unwrap_or(1.0),
-                samples,
-            })));
+        self.feed.push(Pull::Data(SensorData::Waveform(Waveform {
+            kind: WaveKind::Ppg,
+            start: self.sample_time(self.chunk_start),
+            rate: self.rate.unwrap_or(1.0),
+            samples,
+        })));
     }
 
     fn issue(&mut self, issue: SourceIssue) {
         self.flush_chunk();
-        self.queue.push_back(Pull::Issue(issue));
+        self.feed.push(Pull::Issue(issue));
     }
 
     fn row(&mut self, number: usize, text: &str) {
@@ -383,8 +353,8 @@ impl E4FileReader {
             self.issue(SourceIssue::implausible(e));
             return;
         }
-        self.queue
-            .push_back(Pull::Data(SensorData::Reading(Reading { time, value })));
+        self.feed
+            .push(Pull::Data(SensorData::Reading(Reading { time, value })));
     }
 }
 
@@ -398,36 +368,26 @@ impl Source for E4FileReader {
         }
     }
 
-    fn pull(&mut self, _wait: Duration) -> Pull {
-        loop {
-            if let Some(p) = self.queue.pop_front() {
-                return p;
-            }
-            if self.ended {
-                return Pull::End;
-            }
-            match self.lines.next_line() {
-                NextLine::Line(l) => match l.text {
-                    Ok(text) if text.trim().is_empty() => {}
-                    Ok(text) => self.row(l.number, &text),
-                    Err(m) => self.issue(SourceIssue::malformed(SourceError::at_line(
-                        &self.name, l.number, m,
-                    ))),
-                },
-                NextLine::End | NextLine::Pending => {
-                    self.ended = true;
-                    self.flush_chunk();
-                }
-                NextLine::Failed(e) => {
-                    self.ended = true;
-                    self.flush_chunk();
-                    self.queue.push_back(Pull::Issue(
-                        SourceIssue::io(SourceError::file(&self.name, format!("cannot read: {e}")))
-                            .into_fatal(),
-                    ));
-                }
-            }
-        }
+    fn pull(&mut self, wait: Duration) -> Pull {
+        self.pull_lines(wait)
+    }
+}
+
+impl LineSource for E4FileReader {
+    fn feed(&mut self) -> (&Path, &mut LineFeed) {
+        (&self.name, &mut self.feed)
+    }
+
+    fn line(&mut self, number: usize, text: &str, _arrival: Option<f64>) {
+        self.row(number, text);
+    }
+
+    fn unreadable(&mut self, issue: SourceIssue) {
+        self.issue(issue);
+    }
+
+    fn finish(&mut self) {
+        self.flush_chunk();
     }
 }
 

@@ -18,16 +18,16 @@
 //!
 //! Read on the input thread (live, replay) or the control thread (offline).
 
-use std::collections::{HashSet, VecDeque};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::collections::HashSet;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value as Json;
 
 use super::fields::{emit_record, Cell, Field, Origin};
-use super::lines::{LineInput, LineReader, LiveLines, NextLine};
+use super::line_source::{LineFeed, LineSource, Skip};
+use super::lines::{open_file, LineInput, LiveLines};
 use super::replay::Clock;
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
 use super::time_base::TimeBase;
@@ -44,14 +44,12 @@ pub struct JsonLinesOptions {
 /// JSON Lines from a file, a reader or stdin; see the [module documentation](self).
 pub struct JsonLinesSource {
     name: PathBuf,
-    input: LineInput,
+    feed: LineFeed,
     live: bool,
     rate: Option<f64>,
     records: u64,
     time_base: TimeBase,
     unknown: HashSet<String>,
-    queue: VecDeque<Pull>,
-    ended: bool,
 }
 
 impl std::fmt::Debug for JsonLinesSource {
@@ -67,9 +65,7 @@ impl JsonLinesSource {
     /// Opens a JSON Lines file.
     pub fn open(path: impl AsRef<Path>, options: JsonLinesOptions) -> Result<Self, SourceError> {
         let path = path.as_ref();
-        let f =
-            File::open(path).map_err(|e| SourceError::file(path, format!("cannot open: {e}")))?;
-        Self::from_reader(path, BufReader::new(f), options)
+        Self::from_reader(path, open_file(path)?, options)
     }
 
     /// Reads JSON Lines from `reader` as a file named `name`.
@@ -88,7 +84,7 @@ impl JsonLinesSource {
             }
         }
         Ok(Self {
-            input: LineInput::File(LineReader::new(Box::new(reader))),
+            feed: LineFeed::file(reader, Skip::Blank),
             live: false,
             rate: options.rate,
             ..Self::blank(name)
@@ -109,7 +105,10 @@ impl JsonLinesSource {
         clock: C,
     ) -> std::io::Result<Self> {
         Ok(Self {
-            input: LineInput::Live(LiveLines::spawn(reader, clock)?),
+            feed: LineFeed::new(
+                LineInput::Live(LiveLines::spawn(reader, clock)?),
+                Skip::Blank,
+            ),
             live: true,
             ..Self::blank(name.into())
         })
@@ -118,18 +117,16 @@ impl JsonLinesSource {
     fn blank(name: PathBuf) -> Self {
         Self {
             name,
-            input: LineInput::File(LineReader::new(Box::new(std::io::empty()))),
+            feed: LineFeed::file(std::io::empty(), Skip::Blank),
             live: false,
             rate: None,
             records: 0,
             time_base: TimeBase::for_file(),
             unknown: HashSet::new(),
-            queue: VecDeque::new(),
-            ended: false,
         }
     }
 
-    fn line(&mut self, number: usize, text: &str, arrival: Option<f64>) {
+    fn parse_line(&mut self, number: usize, text: &str, arrival: Option<f64>) {
         let origin = Origin {
             file: &self.name,
             line: Some(number),
@@ -144,7 +141,7 @@ impl JsonLinesSource {
                     Json::Bool(_) => "a boolean",
                     _ => "null",
                 };
-                self.queue.push_back(Pull::Issue(SourceIssue::malformed(
+                self.feed.push(Pull::Issue(SourceIssue::malformed(
                     origin.error(format!("expected a JSON object, found {kind}")),
                 )));
                 return;
@@ -152,8 +149,7 @@ impl JsonLinesSource {
             Err(e) => {
                 let mut err = origin.error(format!("not valid JSON: {e}"));
                 err.column = Some(e.column().max(1));
-                self.queue
-                    .push_back(Pull::Issue(SourceIssue::malformed(err)));
+                self.feed.push(Pull::Issue(SourceIssue::malformed(err)));
                 return;
             }
         };
@@ -164,7 +160,7 @@ impl JsonLinesSource {
         for (key, value) in &obj {
             let Some(field) = Field::parse(key) else {
                 if self.unknown.insert(key.clone()) {
-                    self.queue.push_back(Pull::Issue(SourceIssue::unused(
+                    self.feed.push(Pull::Issue(SourceIssue::unused(
                         origin
                             .error(format!("unknown key `{key}` ignored"))
                             .with_field(key.as_str()),
@@ -179,7 +175,7 @@ impl JsonLinesSource {
                 _ => None,
             };
             let Some(v) = number else {
-                self.queue.push_back(Pull::Issue(SourceIssue::malformed(
+                self.feed.push(Pull::Issue(SourceIssue::malformed(
                     origin
                         .error(format!("expected a number, found `{value}`"))
                         .with_field(key.as_str()),
@@ -209,7 +205,7 @@ impl JsonLinesSource {
                 match self.time_base.to_session(raw) {
                     Ok(t) => t,
                     Err(m) => {
-                        self.queue.push_back(Pull::Issue(SourceIssue::malformed(
+                        self.feed.push(Pull::Issue(SourceIssue::malformed(
                             origin.error(m).with_field("time"),
                         )));
                         return;
@@ -219,7 +215,7 @@ impl JsonLinesSource {
             (None, Some(a), _) => a,
             (None, None, Some(rate)) => record_index as f64 / rate,
             (None, None, None) => {
-                self.queue.push_back(Pull::Issue(SourceIssue::malformed(
+                self.feed.push(Pull::Issue(SourceIssue::malformed(
                     origin
                         .error(
                             "line has no `time` (give a line rate for files without time stamps)",
@@ -229,7 +225,7 @@ impl JsonLinesSource {
                 return;
             }
         };
-        emit_record(&origin, time, &cells, &mut self.queue);
+        emit_record(&origin, time, &cells, &mut self.feed.queue);
     }
 }
 
@@ -244,38 +240,17 @@ impl Source for JsonLinesSource {
     }
 
     fn pull(&mut self, wait: Duration) -> Pull {
-        loop {
-            if let Some(p) = self.queue.pop_front() {
-                return p;
-            }
-            if self.ended {
-                return Pull::End;
-            }
-            match self.input.next_line(wait) {
-                NextLine::Line(l) => match l.text {
-                    Ok(text) => {
-                        if text.trim().is_empty() {
-                            continue;
-                        }
-                        self.line(l.number, &text, l.arrival);
-                    }
-                    Err(m) => {
-                        return Pull::Issue(SourceIssue::malformed(SourceError::at_line(
-                            &self.name, l.number, m,
-                        )))
-                    }
-                },
-                NextLine::Pending => return Pull::Pending,
-                NextLine::End => self.ended = true,
-                NextLine::Failed(e) => {
-                    self.ended = true;
-                    return Pull::Issue(
-                        SourceIssue::io(SourceError::file(&self.name, format!("cannot read: {e}")))
-                            .into_fatal(),
-                    );
-                }
-            }
-        }
+        self.pull_lines(wait)
+    }
+}
+
+impl LineSource for JsonLinesSource {
+    fn feed(&mut self) -> (&Path, &mut LineFeed) {
+        (&self.name, &mut self.feed)
+    }
+
+    fn line(&mut self, number: usize, text: &str, arrival: Option<f64>) {
+        self.parse_line(number, text, arrival);
     }
 }
 

@@ -1,12 +1,22 @@
 //! Line input for the text formats: numbered lines from a file or reader, or from a live
 //! stream (stdin) read on a helper thread and stamped with its arrival time.
 
-use std::io::{self, BufRead, Read};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 
 use super::replay::Clock;
+use crate::source_error::SourceError;
+
+/// Opens the file at `path` for reading, with an error naming it when that fails.
+pub(crate) fn open_file(path: &Path) -> Result<BufReader<File>, SourceError> {
+    File::open(path)
+        .map(BufReader::new)
+        .map_err(|e| SourceError::file(path, format!("cannot open: {e}")))
+}
 
 /// One line: its 1-based number and its text (or why it is not text).
 pub(crate) struct Line {

@@ -25,6 +25,7 @@ pub mod e4;
 pub mod fields;
 pub mod jsonl;
 pub mod limits;
+mod line_source;
 mod lines;
 pub mod osc;
 pub mod replay;

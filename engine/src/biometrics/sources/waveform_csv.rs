@@ -14,14 +14,14 @@
 //! chunk is evenly sampled. Read on the input or control thread.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::Field;
 use super::limits::check_sample;
-use super::lines::{detect_delimiter, is_missing, split_cells, LineReader, NextLine};
+use super::line_source::{LineFeed, LineSource, Skip};
+use super::lines::{detect_delimiter, is_missing, open_file, split_cells};
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
 use super::time_base::TimeBase;
 use crate::biometrics::signal::{SensorData, WaveKind, Waveform};
@@ -83,7 +83,7 @@ enum Row {
 pub struct WaveformCsvSource {
     name: PathBuf,
     kind: WaveKind,
-    lines: LineReader,
+    feed: LineFeed,
     delimiter: char,
     time_col: Option<usize>,
     value_col: usize,
@@ -96,8 +96,6 @@ pub struct WaveformCsvSource {
     held: VecDeque<Row>,
     chunk_start: f64,
     chunk: Vec<f32>,
-    queue: VecDeque<Pull>,
-    ended: bool,
 }
 
 impl std::fmt::Debug for WaveformCsvSource {
@@ -116,9 +114,7 @@ impl WaveformCsvSource {
     /// Opens `path`.
     pub fn open(path: impl AsRef<Path>, options: WaveformCsvOptions) -> Result<Self, SourceError> {
         let path = path.as_ref();
-        let f =
-            File::open(path).map_err(|e| SourceError::file(path, format!("cannot open: {e}")))?;
-        Self::from_reader(path, BufReader::new(f), options)
+        Self::from_reader(path, open_file(path)?, options)
     }
 
     /// Reads from `reader`, naming it `name` in errors.
@@ -142,26 +138,9 @@ impl WaveformCsvSource {
                 "chunk length must be a positive number of seconds",
             ));
         }
-        let mut lines = LineReader::new(Box::new(reader));
-        let (number, first) = loop {
-            match lines.next_line() {
-                NextLine::Line(l) => {
-                    let text = l
-                        .text
-                        .map_err(|m| SourceError::at_line(&name, l.number, m))?;
-                    let t = text.trim();
-                    if t.is_empty() || t.starts_with('#') {
-                        continue;
-                    }
-                    break (l.number, text);
-                }
-                NextLine::End | NextLine::Pending => {
-                    return Err(SourceError::file(&name, "empty file: no samples"))
-                }
-                NextLine::Failed(e) => {
-                    return Err(SourceError::file(&name, format!("cannot read: {e}")))
-                }
-            }
+        let mut feed = LineFeed::file(reader, Skip::BlankAndComments);
+        let Some((number, first)) = feed.header(&name, |e| format!("cannot read: {e}"))? else {
+            return Err(SourceError::file(&name, "empty file: no samples"));
         };
         let delimiter = detect_delimiter(&first);
         let cells = split_cells(&first, delimiter);
@@ -254,7 +233,7 @@ impl WaveformCsvSource {
         let mut s = Self {
             name,
             kind: options.kind,
-            lines,
+            feed,
             delimiter,
             time_col: if options.rate.is_some() {
                 None
@@ -270,8 +249,6 @@ impl WaveformCsvSource {
             held: VecDeque::new(),
             chunk_start: 0.0,
             chunk: Vec::new(),
-            queue: VecDeque::new(),
-            ended: false,
         };
         if !has_header {
             s.row(number, &first);
@@ -376,7 +353,7 @@ impl WaveformCsvSource {
         match diffs.get(diffs.len() / 2) {
             Some(&d) if (1.0 / d).is_finite() && 1.0 / d <= 1e6 => self.rate = Some(1.0 / d),
             _ => {
-                self.queue.push_back(Pull::Issue(
+                self.feed.push(Pull::Issue(
                     SourceIssue::malformed(
                         SourceError::file(&self.name, "cannot tell the sample rate: fewer than two increasing time stamps (give the rate)")
                             .with_field("time"),
@@ -384,7 +361,7 @@ impl WaveformCsvSource {
                     .into_fatal(),
                 ));
                 self.held.clear();
-                self.ended = true;
+                self.feed.ended = true;
                 return;
             }
         }
@@ -399,13 +376,12 @@ impl WaveformCsvSource {
         }
         let rate = self.rate.unwrap_or(1.0);
         let samples = std::mem::take(&mut self.chunk);
-        self.queue
-            .push_back(Pull::Data(SensorData::Waveform(Waveform {
-                kind: self.kind,
-                start: self.chunk_start,
-                rate,
-                samples,
-            })));
+        self.feed.push(Pull::Data(SensorData::Waveform(Waveform {
+            kind: self.kind,
+            start: self.chunk_start,
+            rate,
+            samples,
+        })));
     }
 
     fn chunk_row(&mut self, row: Row) {
@@ -415,7 +391,7 @@ impl WaveformCsvSource {
         match row {
             Row::Bad(issue) => {
                 self.flush();
-                self.queue.push_back(Pull::Issue(issue));
+                self.feed.push(Pull::Issue(issue));
             }
             Row::Sample { time, value } => {
                 let t = time.unwrap_or(index as f64 / rate);
@@ -448,53 +424,35 @@ impl Source for WaveformCsvSource {
         }
     }
 
-    fn pull(&mut self, _wait: Duration) -> Pull {
-        loop {
-            if let Some(p) = self.queue.pop_front() {
-                return p;
-            }
-            if self.ended {
-                return Pull::End;
-            }
-            match self.lines.next_line() {
-                NextLine::Line(l) => match l.text {
-                    Ok(text) => {
-                        let t = text.trim();
-                        if t.is_empty() || t.starts_with('#') {
-                            continue;
-                        }
-                        self.row(l.number, &text);
-                    }
-                    Err(m) => {
-                        let issue =
-                            SourceIssue::malformed(SourceError::at_line(&self.name, l.number, m));
-                        if self.rate.is_some() {
-                            self.chunk_row(Row::Bad(issue));
-                        } else {
-                            self.held.push_back(Row::Bad(issue));
-                        }
-                    }
-                },
-                NextLine::End | NextLine::Pending => {
-                    if self.rate.is_none() {
-                        self.settle_rate();
-                    }
-                    self.flush();
-                    self.ended = true;
-                }
-                NextLine::Failed(e) => {
-                    if self.rate.is_none() {
-                        self.settle_rate();
-                    }
-                    self.flush();
-                    self.ended = true;
-                    self.queue.push_back(Pull::Issue(
-                        SourceIssue::io(SourceError::file(&self.name, format!("cannot read: {e}")))
-                            .into_fatal(),
-                    ));
-                }
-            }
+    fn pull(&mut self, wait: Duration) -> Pull {
+        self.pull_lines(wait)
+    }
+}
+
+impl LineSource for WaveformCsvSource {
+    fn feed(&mut self) -> (&Path, &mut LineFeed) {
+        (&self.name, &mut self.feed)
+    }
+
+    fn line(&mut self, number: usize, text: &str, _arrival: Option<f64>) {
+        self.row(number, text);
+    }
+
+    /// A line that is not text is a rejected row.
+    fn unreadable(&mut self, issue: SourceIssue) {
+        if self.rate.is_some() {
+            self.chunk_row(Row::Bad(issue));
+        } else {
+            self.held.push_back(Row::Bad(issue));
         }
+    }
+
+    /// Settles the rate if it is still unknown, and delivers the last chunk.
+    fn finish(&mut self) {
+        if self.rate.is_none() {
+            self.settle_rate();
+        }
+        self.flush();
     }
 }
 
