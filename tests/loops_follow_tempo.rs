@@ -235,3 +235,60 @@ fn a_tuned_loop_fades_out_in_a_key_it_does_not_fit_and_returns_when_it_fits() {
     assert!(level[3] < level[0] - 60.0, "{level:?}");
     assert!((level[4] - level[0]).abs() < 3.0, "{level:?}");
 }
+
+#[test]
+fn an_untuned_loop_stays_on_the_beat_through_ten_minutes_of_tempo_changes() {
+    // the ping loop (one ping per beat) while the tempo wanders between 48 and 72 BPM:
+    // where each ping starts, measured against the soundscape's own beat clock
+    let dir = tempfile::tempdir().unwrap();
+    let mut library = ContentLibrary::empty();
+    library.add_manifest(&ping_library(dir.path())).unwrap();
+    let c = loops_only("ping", 60.0);
+    let content = library.load_for(&c, SR as u32).content;
+    let mut s = Soundscape::with_content(&c, &content, SR, 1);
+    let block = 64usize;
+    let minutes = 10.0;
+    let blocks = (minutes * 60.0 * SR) as usize / block;
+    let mut buf = vec![0.0f32; 2 * block];
+    let mut prev = 0.0f32;
+    let mut errors_ms = Vec::new();
+    for k in 0..blocks {
+        let t = (k * block) as f32 / SR;
+        if k % 480 == 0 {
+            s.set(
+                Param::Tempo,
+                60.0 + 12.0 * (t / 23.0).sin() * (t / 71.0).cos(),
+            );
+        }
+        let before = s.beat_position();
+        s.render(&mut buf);
+        let after = s.beat_position();
+        for (i, f) in buf.chunks_exact(2).enumerate() {
+            let v = f[0].abs();
+            // a ping's first sample above a threshold, after silence
+            if v > 0.02 && prev <= 0.02 && t > 5.0 {
+                let at = before + (after - before) * (i as f64 / block as f64);
+                let off = at - at.round(); // beats from the nearest beat
+                let tempo = s.value(Param::Tempo) as f64;
+                errors_ms.push((off * 60_000.0 / tempo) as f32);
+            }
+            prev = prev.max(v) * 0.9998; // a slow peak hold (~0.3 s), so one ping counts once
+        }
+    }
+    let n = errors_ms.len();
+    let (first, last) = (&errors_ms[..n / 10], &errors_ms[n - n / 10..]);
+    let mean = |x: &[f32]| x.iter().sum::<f32>() / x.len() as f32;
+    let worst = errors_ms.iter().fold(0.0f32, |m, e| m.max(e.abs()));
+    println!(
+        "{n} pings over {minutes} min: offset from the beat {:+.2} ms in the first minute, {:+.2} ms in the last, worst {worst:.2} ms",
+        mean(first),
+        mean(last)
+    );
+    assert!(n as f32 > 0.8 * 60.0 * (minutes - 0.1), "{n} pings");
+    // a fixed offset (the resampler's latency) is fine; drifting from it is not
+    assert!(worst < 5.0, "off the beat: {worst} ms");
+    assert!(
+        (mean(last) - mean(first)).abs() < 1.0,
+        "drifts off the beat"
+    );
+}

@@ -264,6 +264,13 @@ impl Soundscape {
         self.pending_key = Some((key, scale));
     }
 
+    /// Beats since the soundscape started: the clock the pulse, the melody and the loops
+    /// follow (a new beat starts at each whole number), for anything that must keep time
+    /// with them. Any thread that owns the soundscape.
+    pub fn beat_position(&self) -> f64 {
+        self.beat_pos.max(0.0)
+    }
+
     /// The key and scale sounding now.
     pub fn key(&self) -> (Key, Scale) {
         (self.key, self.scale)
