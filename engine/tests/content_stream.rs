@@ -198,3 +198,84 @@ fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
     assert!(failures.iter().any(|f| f.path == path), "{failures:?}");
     assert!(watch.take_new().iter().all(|f| f.path != path), "told once");
 }
+
+/// An adaptive session that removes a file at a moment, keeping every event it reports.
+struct AdaptiveRemovingAt {
+    inner: isochord_engine::session::AdaptiveController,
+    remove: RemoveAt,
+    events: std::sync::Arc<std::sync::Mutex<Vec<isochord_engine::policy::SessionEvent>>>,
+}
+
+impl isochord_engine::Controller for AdaptiveRemovingAt {
+    fn tick(&mut self, time: f64, out: &mut Vec<isochord_dsp::Command>) {
+        self.remove.tick(time, out);
+        self.inner.tick(time, out);
+        let new = isochord_engine::Controller::take_events(&mut self.inner);
+        self.events.lock().unwrap().extend(new);
+    }
+}
+
+#[test]
+fn an_adaptive_session_logs_a_failed_stream_for_review() {
+    use isochord_engine::biometrics::sources::{SimOptions, Simulator};
+    use isochord_engine::session::{session_features, AdaptiveController, AdaptiveSetup};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone-adaptive.wav");
+    write_recording(&path, SR);
+    let lib = library(dir.path(), "gone-adaptive.wav", true);
+    let c = bed_only();
+    let loaded = lib.load_for(&c, SR);
+    let preset = Preset::find("piano").unwrap();
+    let setup = AdaptiveSetup {
+        protocol: preset.protocol.clone().unwrap(),
+        sound: c.clone(),
+        duration_s: 30.0,
+        features: session_features(),
+        estimator: Box::new(isochord_engine::mood::RuleEstimator::default()),
+        allowance: Default::default(),
+        breath_baseline: None,
+        startup_events: Vec::new(),
+    };
+    let sim = Simulator::new(SimOptions {
+        seed: 1,
+        duration: Some(60.0),
+        ..Default::default()
+    });
+    let feed = Box::new(isochord_engine::session::ReplayFeed::new(Box::new(sim)));
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let controller = AdaptiveRemovingAt {
+        inner: AdaptiveController::new(setup, feed, None).unwrap(),
+        remove: RemoveAt {
+            path: path.clone(),
+            at_s: 5.0,
+        },
+        events: events.clone(),
+    };
+    let session = isochord_engine::OfflineSession {
+        config: c,
+        content: loaded.content,
+        sample_rate: SR,
+        seed: 1,
+        duration: std::time::Duration::from_secs(30),
+        controller: Box::new(controller),
+    };
+    session
+        .render(
+            |_| Ok::<_, ()>(()),
+            &std::sync::atomic::AtomicBool::new(false),
+            |_, _| {},
+        )
+        .unwrap();
+    let events = events.lock().unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.message.contains("gone-adaptive.wav"))
+        .collect();
+    println!("{failed:?}");
+    assert_eq!(failed.len(), 1, "reported once: {failed:?}");
+    let e = failed[0];
+    assert!(e.review, "flagged for review");
+    assert_eq!(e.kind.name(), "content");
+    // the reopen at the loop point: the feeder reads ~4 s ahead of the 20 s point
+    assert!((10.0..=20.0).contains(&e.time), "at {} s", e.time);
+}

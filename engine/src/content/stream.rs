@@ -205,7 +205,8 @@ pub fn pump_streams() -> usize {
     jobs.len()
 }
 
-/// A streamed recording that stopped on an error: it plays silence from then on.
+/// A streamed recording that stopped on an error: once what its ring holds has played,
+/// it is silent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamFailure {
     /// The file.
@@ -218,7 +219,8 @@ impl std::fmt::Display for StreamFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: streaming stopped ({}); the recording is silent from here",
+            "{}: streaming stopped ({}); the recording falls silent once what was read ahead \
+             (at most {RING_SECONDS} s) has played",
             self.path.display(),
             self.reason
         )
