@@ -88,8 +88,20 @@ pub fn run(cmd: ContentCommand) -> Result<ExitCode, Failure> {
                 lib.names().join(", ")
             );
             for (library, i) in lib.instrument_entries() {
+                let mut velocities: Vec<u8> = i
+                    .samples
+                    .iter()
+                    .map(|n| n.velocity.unwrap_or(i.velocity))
+                    .collect();
+                velocities.sort_unstable();
+                velocities.dedup();
+                let layers = if velocities.len() > 1 {
+                    format!(" in {} velocity layers", velocities.len())
+                } else {
+                    String::new()
+                };
                 println!(
-                    "instrument  {:<22} {:<18} {} samples  tags: {}",
+                    "instrument  {:<22} {:<18} {} samples{layers}  tags: {}",
                     i.id,
                     library,
                     i.samples.len(),
@@ -101,7 +113,11 @@ pub fn run(cmd: ContentCommand) -> Result<ExitCode, Failure> {
                     (Some(t), Some(b)) => format!("{b} beats at {t} BPM"),
                     _ => "texture".to_string(),
                 };
-                let key = l.key.map(|k| format!(" in {k}")).unwrap_or_default();
+                let key = match (l.key, l.scale) {
+                    (Some(k), Some(sc)) => format!(" in {k} {sc}"),
+                    (Some(k), None) => format!(" in {k}"),
+                    _ => String::new(),
+                };
                 println!(
                     "loop        {:<22} {:<18} {shape}{key}  tags: {}",
                     l.id,
