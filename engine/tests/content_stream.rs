@@ -142,12 +142,18 @@ impl isochord_engine::Controller for RemoveAt {
     }
 }
 
+/// A streamed recording `name` in a fresh folder: the folder, the file and its library.
+fn streamed(name: &str) -> (tempfile::TempDir, std::path::PathBuf, ContentLibrary) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    write_recording(&path, SR);
+    let lib = library(dir.path(), name, true);
+    (dir, path, lib)
+}
+
 #[test]
 fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gone.wav");
-    write_recording(&path, SR);
-    let lib = library(dir.path(), "gone.wav", true);
+    let (_dir, path, lib) = streamed("gone.wav");
     let mut watch = isochord_engine::content::StreamFailures::from_now();
     let c = bed_only();
     let loaded = lib.load_for(&c, SR);
@@ -219,10 +225,7 @@ impl isochord_engine::Controller for AdaptiveRemovingAt {
 fn an_adaptive_session_logs_a_failed_stream_for_review() {
     use isochord_engine::biometrics::sources::{SimOptions, Simulator};
     use isochord_engine::session::{session_features, AdaptiveController, AdaptiveSetup};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gone-adaptive.wav");
-    write_recording(&path, SR);
-    let lib = library(dir.path(), "gone-adaptive.wav", true);
+    let (_dir, path, lib) = streamed("gone-adaptive.wav");
     let c = bed_only();
     let loaded = lib.load_for(&c, SR);
     let preset = Preset::find("piano").unwrap();
