@@ -26,7 +26,6 @@ set -euo pipefail
 dest="${1:-./salamander}"
 shift || true
 layers=("${@:-10}")
-[[ ${#layers[@]} -gt 0 ]] || layers=(10)
 version=1.0.5
 packages=()
 for l in "${layers[@]}"; do

@@ -198,6 +198,8 @@ pub struct LoopPlayer {
     sample_rate: f32,
     /// Per-frame factor of a sustain's decay.
     sustain_decay: f32,
+    /// Frames a slice's sustain reads back and forth over.
+    sustain_span: usize,
     heads: [Head; 2],
     varispeed: Option<Box<Varispeed>>,
     /// Varispeed: whether it sounds.
@@ -213,11 +215,15 @@ impl LoopPlayer {
         let varispeed = (item.follow == Follow::Varispeed && item.stream.is_none())
             .then(|| Box::new(Varispeed::new()));
         let reader = item.stream.as_ref().and_then(|s| s.open());
+        let sustain_span = (SUSTAIN_SPAN_S * sample_rate)
+            .min(SUSTAIN_SPAN_OF_SLICE * item.beat_frames() as f32)
+            as usize;
         Self {
             reader,
             item,
             sample_rate,
             sustain_decay: (-1.0 / (SUSTAIN_DECAY_S * sample_rate)).exp(),
+            sustain_span,
             heads: [Head::default(); 2],
             varispeed,
             running: false,
@@ -362,9 +368,7 @@ impl LoopPlayer {
         let samples = self.item.audio.samples();
         // a slice ending this long or more before the next beat sustains
         let sustain_after = (2 * crate::MAX_BLOCK) as f32;
-        let span = (self.frames(SUSTAIN_SPAN_S) as f32)
-            .min(SUSTAIN_SPAN_OF_SLICE * self.item.beat_frames() as f32)
-            as usize;
+        let span = self.sustain_span;
         let decay = self.sustain_decay;
         for h in self.heads.iter_mut().filter(|h| h.active) {
             for (i, (l, r)) in left[..n].iter_mut().zip(right[..n].iter_mut()).enumerate() {

@@ -248,6 +248,73 @@ mod tests {
     use super::*;
 
     #[test]
+    fn transposes_tonic_to_tonic_the_shortest_way_without_a_scale() {
+        let k = |s: &str| s.parse::<Key>().unwrap();
+        let any = Scale::Minor;
+        assert_eq!(transposition(k("D"), None, k("D"), any), 0);
+        assert_eq!(transposition(k("D"), None, k("F"), any), 3);
+        assert_eq!(transposition(k("D"), None, k("A"), any), -5);
+        assert_eq!(transposition(k("D"), None, k("G"), any), 5);
+        assert_eq!(transposition(k("C"), None, k("F#"), any), -6);
+    }
+
+    /// The notes of `scale` on `key`, moved by `t` semitones, outside `to`/`to_scale`.
+    fn clashes(key: &str, scale: Scale, t: i32, to: &str, to_scale: Scale) -> usize {
+        let (k, to) = (
+            key.parse::<Key>().unwrap().pitch_class() as i32,
+            to.parse::<Key>().unwrap().pitch_class() as i32,
+        );
+        scale
+            .steps()
+            .iter()
+            .filter(|&&d| !to_scale.steps().contains(&(k + t + d - to).rem_euclid(12)))
+            .count()
+    }
+
+    #[test]
+    fn with_its_scale_material_moves_to_where_its_notes_fit() {
+        let k = |s: &str| s.parse::<Key>().unwrap();
+        use Scale::*;
+        // same key and scale: stays
+        assert_eq!(
+            transposition(k("D"), Some(PentatonicMajor), k("D"), PentatonicMajor),
+            0
+        );
+        // a major loop under a minor preset goes to the relative major (C under A minor),
+        // where tonic to tonic (A major) would put C# and F# against C and F
+        let t = transposition(k("D"), Some(PentatonicMajor), k("A"), Minor);
+        assert_eq!(t, -2);
+        assert_eq!(clashes("D", PentatonicMajor, t, "A", Minor), 0);
+        assert_eq!(clashes("D", PentatonicMajor, -5, "A", Minor), 2);
+        // a minor loop under a major preset: the relative minor (A minor under C major)
+        assert_eq!(transposition(k("E"), Some(Minor), k("C"), Major), 5);
+        // tonic to tonic when it fits as well as anything
+        assert_eq!(transposition(k("D"), Some(Major), k("F"), Major), 3);
+        // D major pentatonic fits A dorian where it stands
+        assert_eq!(
+            transposition(k("D"), Some(PentatonicMajor), k("A"), Dorian),
+            0
+        );
+        // every key and scale pair: never more clashes than tonic to tonic
+        let keys = || (0..12).map(Key::new);
+        for from in keys() {
+            for fs in Scale::ALL {
+                for to in keys() {
+                    for ts in Scale::ALL {
+                        let name = |k: Key| k.to_string();
+                        let best = transposition(from, Some(fs), to, ts);
+                        let plain = transposition(from, None, to, ts);
+                        assert!(
+                            clashes(&name(from), fs, best, &name(to), ts)
+                                <= clashes(&name(from), fs, plain, &name(to), ts)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn keys_parse_and_print() {
         assert_eq!("D".parse::<Key>().unwrap().pitch_class(), 2);
         assert_eq!("Db".parse::<Key>().unwrap().pitch_class(), 1);

@@ -151,24 +151,20 @@ fn streamed(name: &str) -> (tempfile::TempDir, std::path::PathBuf, ContentLibrar
     (dir, path, lib)
 }
 
-#[test]
-fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
-    let (_dir, path, lib) = streamed("gone.wav");
-    let mut watch = isochord_engine::content::StreamFailures::from_now();
-    let c = bed_only();
-    let loaded = lib.load_for(&c, SR);
-    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
-    // the open file plays on; at the loop point (20 s) it must be opened again, and is gone
+/// Renders 30 s of `config` with `content`, steered by `controller`: the audio and what
+/// the render reports.
+fn render_30_s(
+    config: isochord_dsp::SoundscapeConfig,
+    content: isochord_dsp::Content,
+    controller: Box<dyn isochord_engine::Controller>,
+) -> (Vec<f32>, isochord_engine::RenderOutcome) {
     let session = isochord_engine::OfflineSession {
-        config: c,
-        content: loaded.content,
+        config,
+        content,
         sample_rate: SR,
         seed: 1,
         duration: std::time::Duration::from_secs(30),
-        controller: Box::new(RemoveAt {
-            path: path.clone(),
-            at_s: 5.0,
-        }),
+        controller,
     };
     let mut out = Vec::new();
     let outcome = session
@@ -181,6 +177,22 @@ fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
             |_, _| {},
         )
         .unwrap();
+    (out, outcome)
+}
+
+#[test]
+fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
+    let (_dir, path, lib) = streamed("gone.wav");
+    let mut watch = isochord_engine::content::StreamFailures::from_now();
+    let c = bed_only();
+    let loaded = lib.load_for(&c, SR);
+    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    // the open file plays on; at the loop point (20 s) it must be opened again, and is gone
+    let remove = RemoveAt {
+        path: path.clone(),
+        at_s: 5.0,
+    };
+    let (out, outcome) = render_30_s(c, loaded.content, Box::new(remove));
     let rms = |from_s: f32, to_s: f32| {
         let s = &out[2 * (from_s * SR as f32) as usize..2 * (to_s * SR as f32) as usize];
         (s.iter().map(|v| v * v).sum::<f32>() / s.len() as f32).sqrt()
@@ -254,21 +266,7 @@ fn an_adaptive_session_logs_a_failed_stream_for_review() {
         },
         events: events.clone(),
     };
-    let session = isochord_engine::OfflineSession {
-        config: c,
-        content: loaded.content,
-        sample_rate: SR,
-        seed: 1,
-        duration: std::time::Duration::from_secs(30),
-        controller: Box::new(controller),
-    };
-    session
-        .render(
-            |_| Ok::<_, ()>(()),
-            &std::sync::atomic::AtomicBool::new(false),
-            |_, _| {},
-        )
-        .unwrap();
+    render_30_s(c, loaded.content, Box::new(controller));
     let events = events.lock().unwrap();
     let failed: Vec<_> = events
         .iter()
