@@ -1,73 +1,65 @@
-//! The engine opens the sound card itself: play a preset live and steer it.
+//! The engine opens the sound card itself and runs a whole adaptive session.
 //!
-//! `LiveOutput::play` picks the default output device, builds the engine at the device's
-//! native sample rate and starts the stream; the audio thread is cpal's. This thread is
-//! the control thread: it slowly darkens the sound (brightness 0.7 → 0.2), reads
-//! telemetry, and fades out at the end.
+//! `LiveSession::on_device` picks the default output device, builds the engine at the
+//! device's native sample rate and starts the stream (the audio thread is cpal's) and
+//! the session's control thread: it ticks the session at 10 Hz, fades in and out, meters
+//! what is played for the WHO-ITU sound allowance, and reopens the device if it is lost.
+//! Ctrl-C fades out and stops. This thread only prints what the session says.
 //!
-//! `cargo run --release --example embed_cpal [SECONDS]` (default 10)
+//! The body steering it is the simulated listener (`sim`), or any input the command
+//! line takes: a recording (`e4:DIR`, `file:PATH`, replayed at its pace) or
+//! `osc://127.0.0.1:12345`.
+//!
+//! `cargo run --release --example embed_cpal [SECONDS] [INPUT]` (default 60, sim)
 
-use isochord::{DeviceChoice, LiveOptions, LiveOutput};
-use isochord::{Param, Preset, CONTROL_RATE_HZ};
-use std::time::{Duration, Instant};
+use isochord::session::{AdaptiveOptions, DeviceOptions, Input, LiveSession, SessionPlan, Update};
+use isochord::Preset;
+use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds: f64 = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(10.0);
+    let mut args = std::env::args().skip(1);
+    let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(60);
+    let input = Input::parse(&args.next().unwrap_or_else(|| "sim".into()))?;
     let preset = Preset::find("relax")?;
-    let (mut live, mut handle) = LiveOutput::play(&preset.sound, 1, &LiveOptions::default())?;
+    let plan = SessionPlan::adaptive(
+        &preset,
+        Duration::from_secs(seconds),
+        1,
+        input,
+        &AdaptiveOptions::default(),
+    )?;
+    let session = LiveSession::on_device(plan, &DeviceOptions::default())?;
+    session.stop_on_ctrl_c()?;
+    if let Some(s) = session.started() {
+        println!(
+            "playing {} on {} at {} Hz ({}); Ctrl-C fades out and stops",
+            preset.name, s.device_name, s.sample_rate, s.sample_format
+        );
+    }
+    for update in session.updates().iter() {
+        match update {
+            Update::Event(e) => println!("{e}"),
+            Update::Status(s) if s.new_second && (s.at_s as u64).is_multiple_of(5) => println!(
+                "{:5.1} s  level {}  {}",
+                s.at_s,
+                s.second
+                    .rms_dbfs()
+                    .map_or("--".into(), |db| format!("{db:.1} dBFS")),
+                s.text.unwrap_or_default()
+            ),
+            Update::Device { event, .. } => eprintln!("device: {}", event.name()),
+            _ => {}
+        }
+    }
+    let summary = session.finish()?;
     println!(
-        "playing {} on {} at {} Hz ({}); Ctrl-C to quit",
-        preset.name,
-        live.device_name(),
-        live.sample_rate(),
-        live.sample_format()
+        "done: {:.1} s played, {} underruns, sound allowance used {:.3} %",
+        summary.seconds,
+        summary.underruns,
+        summary
+            .ended
+            .outcome
+            .map_or(0.0, |o| 100.0 * o.allowance_used)
     );
-
-    let start = Instant::now();
-    let tick = Duration::from_secs_f64(1.0 / CONTROL_RATE_HZ);
-    let fade = 2.0f64.min(seconds / 3.0);
-    let mut next_print = 0.0;
-    loop {
-        let t = start.elapsed().as_secs_f64();
-        if t >= seconds - fade {
-            break;
-        }
-        // steer: brightness falls linearly over the session
-        handle.set(Param::Brightness, (0.7 - 0.5 * t / seconds) as f32);
-        if let Some(tel) = handle.poll() {
-            if t >= next_print {
-                next_print = t.floor() + 1.0;
-                println!(
-                    "{t:5.1} s  brightness {:.2}  level {:6.1} dBFS  underruns {}",
-                    tel.values[Param::Brightness.index()],
-                    20.0 * tel.rms.max(1e-9).log10(),
-                    live.underruns()
-                );
-            }
-        }
-        while let Some(event) = live.next_event() {
-            eprintln!("stream: {event:?}");
-            if event.needs_reopen() {
-                live.reopen(&DeviceChoice::Default)?;
-            }
-        }
-        std::thread::sleep(tick);
-    }
-
-    // fade out, wait until the audio thread says it is silent, then stop
-    handle.fade_out(fade as f32);
-    let deadline = Instant::now() + Duration::from_secs_f64(fade + 1.0);
-    while Instant::now() < deadline {
-        if handle.poll().is_some_and(|t| t.faded_out) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    live.stop();
-    println!("done: {:.1} s played", start.elapsed().as_secs_f64());
     Ok(())
 }

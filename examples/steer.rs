@@ -5,6 +5,10 @@
 //! `Renderer` and pulls 128-frame blocks, paced in real time. Telemetry comes back to the
 //! steering thread, which prints what the listener hears.
 //!
+//! This is the engine at its lowest level, for hosts with their own control logic. A
+//! whole session (what steers it, fades, the sound allowance, the log) runs from a
+//! `SessionPlan`: see `embed_adaptive.rs`, `embed_pull.rs` and `embed_cpal.rs`.
+//!
 //! `cargo run --release --example steer [SECONDS]`
 
 use isochord::{new_engine, Param, Preset};

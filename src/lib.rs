@@ -23,6 +23,9 @@ pub use isochord_engine as engine;
 /// Live playback on the system's audio output (the `cpal` feature, on by default).
 #[cfg(feature = "cpal")]
 pub use isochord_engine::live;
+/// Sessions: a plan run offline, on the sound card or in the host's own audio callback,
+/// steered by biometrics the host pushes.
+pub use isochord_engine::session;
 
 pub use isochord_dsp::{
     Command, Content, Key, Layer, Meter, Param, Scale, Soundscape, SoundscapeConfig, MAX_BLOCK,
@@ -30,8 +33,8 @@ pub use isochord_dsp::{
 pub use isochord_engine::content::{ContentLibrary, LoadedContent};
 pub use isochord_engine::{
     new_engine, new_engine_with_content, parse_duration, Automation, AutomationController,
-    Controller, EngineHandle, Goal, OfflineSession, Preset, RenderOutcome, Renderer, SampleFormat,
-    SourceError, Static, Telemetry, WavSink, CONTROL_RATE_HZ,
+    Controller, EngineHandle, Goal, LiveSession, OfflineSession, Preset, RenderOutcome, Renderer,
+    SampleFormat, SessionPlan, SourceError, Static, Telemetry, WavSink, CONTROL_RATE_HZ,
 };
 #[cfg(feature = "cpal")]
 pub use isochord_engine::{DeviceChoice, LiveError, LiveEvent, LiveOptions, LiveOutput, Recorder};

@@ -3,8 +3,7 @@
 
 use crate::Failure;
 use clap::{Args, Subcommand};
-use isochord_dsp::SoundscapeConfig;
-use isochord_engine::content::{ContentLibrary, LoadedContent};
+use isochord_engine::content::ContentLibrary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,25 +31,6 @@ impl ContentArgs {
             lib.add_manifest(m).map_err(Failure::input)?;
         }
         Ok(lib)
-    }
-
-    /// Loads what `sound` asks for at `rate`; every item left out is reported through
-    /// `note` ("warning: …") and the session goes on without it.
-    pub fn load(
-        &self,
-        sound: &SoundscapeConfig,
-        rate: u32,
-        mut note: impl FnMut(String),
-    ) -> Result<LoadedContent, Failure> {
-        if self.no_content {
-            return Ok(LoadedContent::default());
-        }
-        let lib = self.library()?;
-        let loaded = lib.load_for(sound, rate);
-        for n in &loaded.notices {
-            note(format!("warning: {n}"));
-        }
-        Ok(loaded)
     }
 }
 

@@ -4,7 +4,6 @@ mod adaptive;
 mod content;
 mod devices;
 mod features;
-mod input;
 mod model;
 mod play;
 mod presets;

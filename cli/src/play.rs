@@ -1,30 +1,21 @@
-//! `isochord play`: a live session on the sound card.
-//!
-//! The main thread is the control thread: it ticks the controller at
-//! [`CONTROL_RATE_HZ`] against wall-clock session time, sends the commands, polls
-//! telemetry and stream events, and reports. The audio thread belongs to the stream.
+//! `isochord play`: a live session on the sound card. The library runs the session (its
+//! control thread, fades, allowance metering, device recovery); this prints what it
+//! says.
 
-use crate::adaptive::{prepare, AdaptiveArgs, Finisher, Prepared};
+use crate::adaptive::{self, AdaptiveArgs};
 use crate::Failure;
 use clap::Args;
-use isochord_dsp::{Command, Param};
-use isochord_engine::biometrics::sources::{Replay, SourceThread, ThreadOptions, WallClock};
-use isochord_engine::live::{
-    DeviceChoice, LiveError, LiveEvent, LiveOutput, OutputDevice, RecordOutcome, Recorder,
-    DEFAULT_BUFFER_FRAMES,
+use isochord_dsp::Param;
+use isochord_engine::live::{DeviceChoice, LiveError, DEFAULT_BUFFER_FRAMES};
+use isochord_engine::session::{
+    DeviceEvent, DeviceOptions, End, LiveSession, LiveSummary, SessionError, SessionPlan,
+    SessionStatus, Update,
 };
-use isochord_engine::offline::STOP_FADE_S;
-use isochord_engine::session::ChannelFeed;
-use isochord_engine::{
-    format_duration, new_engine_with_content, parse_duration, Automation, AutomationController,
-    Controller, EngineHandle, Preset, SampleFormat, Static, Telemetry, CONTROL_RATE_HZ,
-};
+use isochord_engine::{format_duration, parse_duration, Automation, Preset};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -73,16 +64,6 @@ pub struct PlayArgs {
     json: bool,
 }
 
-/// How long after the planned end the session stops even if the fade-out was never
-/// confirmed by telemetry.
-const FADE_GRACE: Duration = Duration::from_millis(1500);
-/// How long to wait for the device to ask for its first buffer.
-const FIRST_AUDIO_TIMEOUT: Duration = Duration::from_secs(3);
-/// Pause between attempts to reopen a lost device.
-const REOPEN_PAUSE: Duration = Duration::from_millis(500);
-/// Attempts on the same device before falling back to the default one.
-const REOPEN_SAME: usize = 3;
-
 pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failure> {
     args.adaptive.log_into_report(args.report.as_deref())?;
     let preset = Preset::find(&args.preset).map_err(Failure::input)?;
@@ -104,81 +85,64 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         .parse()
         .expect("infallible");
     let mut report = Report::new(args.quiet, args.json);
-    // An adaptive session: check the input and build the plan before the device opens;
-    // the input starts with the session clock.
-    let mut sound = preset.sound.clone();
-    let mut pending: Option<Prepared> = None;
-    if let Some(spec) = &args.source {
-        let (plan, input, file) = prepare(
-            &preset,
-            duration.as_secs_f64(),
-            spec,
-            &args.adaptive,
-            args.seed,
-        )?;
-        for n in &plan.notes {
-            report.note(n);
+    // an adaptive session: check the input and build the plan before the device opens;
+    // the input starts with the session clock
+    let plan = match (&args.source, automation) {
+        (Some(spec), _) => {
+            let plan = adaptive::plan(
+                &preset,
+                duration,
+                spec,
+                &args.adaptive,
+                args.report.as_deref(),
+                args.seed,
+            )?;
+            plan.check_input().map_err(adaptive::failure)?;
+            plan
         }
-        sound = plan.sound.clone();
-        pending = Some((plan, input, file));
-    } else if args.adaptive.log.is_some() || args.adaptive.profile.is_some() {
-        return Err(Failure::input(
-            "--log and --profile need --source (an adaptive session)",
-        ));
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // a second Ctrl-C while fading out is ignored: the session is about to end
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
-    }
-
-    // open the device first: the engine is built at its native rate
-    let t0 = Instant::now();
-    let device = OutputDevice::open(&choice).map_err(|e| match e {
-        LiveError::NoSuchDevice { .. } => Failure::input(e),
-        e => Failure::runtime(no_output(e)),
-    })?;
-    let device_ms = ms(t0.elapsed());
-    let rate = device.sample_rate();
-    let t0 = Instant::now();
-    let loaded = args.content.load(&sound, rate, |n| report.note(&n))?;
-    // streams open with the soundscape
-    let mut stream_failures = isochord_engine::content::StreamFailures::from_now();
-    let (mut handle, renderer) =
-        new_engine_with_content(&sound, &loaded.content, rate as f32, args.seed);
-    let engine_ms = ms(t0.elapsed());
-    let (recorder, tap) = match &args.record {
-        Some(path) => {
-            let (r, t) =
-                Recorder::start(path, rate, SampleFormat::F32).map_err(Failure::runtime)?;
-            (Some(r), Some(t))
+        (None, automation) => {
+            if args.adaptive.log.is_some() || args.adaptive.profile.is_some() {
+                return Err(Failure::input(
+                    "--log and --profile need --source (an adaptive session)",
+                ));
+            }
+            match automation {
+                Some(a) => SessionPlan::automated(&preset, duration, args.seed, a),
+                None => SessionPlan::fixed(&preset, duration, args.seed),
+            }
         }
-        None => (None, None),
     };
-    let t0 = Instant::now();
-    let buffer = (args.buffer > 0).then_some(args.buffer);
-    let mut live = LiveOutput::start(device, renderer, tap, buffer)
-        .map_err(|e| Failure::runtime(no_output(e)))?;
-    let stream_ms = ms(t0.elapsed());
-    let waited = Instant::now();
-    while live.first_callback().is_none() && waited.elapsed() < FIRST_AUDIO_TIMEOUT {
-        std::thread::sleep(Duration::from_millis(1));
+    let plan = plan.with_content(Some(args.content.library()?));
+    let options = DeviceOptions {
+        device: choice,
+        buffer_frames: (args.buffer > 0).then_some(args.buffer),
+        record: args.record.clone(),
+    };
+    let session = LiveSession::on_device(plan, &options).map_err(|e| match e {
+        SessionError::Output(e @ LiveError::NoSuchDevice { .. }) => Failure::input(e),
+        SessionError::Output(e) => Failure::runtime(no_output(e)),
+        e => adaptive::failure(e),
+    })?;
+    // a second Ctrl-C while fading out is ignored: the session is about to end
+    let _ = session.stop_on_ctrl_c();
+    for n in session.notes() {
+        report.note(n);
     }
-    let first = live.first_callback();
-    let session_start = first.unwrap_or_else(Instant::now);
-    let first_audio_ms = first.map(|f| ms(f.duration_since(process_start)));
-
-    let buffer = live.buffer();
+    let started = session.started().expect("a session on a device").clone();
+    let first_audio_ms = started
+        .first_audio
+        .map(|f| ms(f.duration_since(process_start)));
+    let buffer = started.buffer;
+    let (device_ms, engine_ms, stream_ms) = started.startup_ms;
+    let rate = started.sample_rate;
     report.event(json!({
         "event": "started",
         "preset": preset.name,
-        "device": live.device_id(),
-        "device_name": live.device_name(),
+        "device": started.device_id,
+        "device_name": started.device_name,
         "sample_rate": rate,
-        "channels": live.channels(),
-        "format": live.sample_format().to_string(),
+        "channels": started.channels,
+        "format": started.sample_format,
         "buffer": {"requested": buffer.requested, "fixed": buffer.fixed, "frames": buffer.frames},
         "seed": args.seed,
         "duration_s": duration.as_secs_f64(),
@@ -190,10 +154,10 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         "playing {} ({}) on {} [{}] at {} Hz {}, {}{}; Ctrl-C fades out and stops",
         preset.name,
         format_duration(duration),
-        live.device_name(),
-        live.device_id(),
+        started.device_name,
+        started.device_id,
         rate,
-        live.sample_format(),
+        started.sample_format,
         match (buffer.fixed, buffer.frames) {
             (true, Some(n)) => format!("buffer {n} frames"),
             (_, Some(n)) => format!("device's buffer ({n} frames)"),
@@ -204,133 +168,73 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
             None => String::new(),
         }
     ));
-    if first.is_none() {
+    if started.first_audio.is_none() {
         report.note("warning: the device has not asked for audio yet");
     }
 
-    let mut finisher: Option<Finisher> = None;
-    let mut controller: Box<dyn Controller> = match (pending, automation) {
-        (Some((mut plan, input, file)), _) => {
-            plan.note_content(&loaded);
-            let clock = WallClock::starting_at(session_start);
-            let options = ThreadOptions::default();
-            let spawned = match file {
-                Some(source) => SourceThread::spawn(Replay::new(source, clock), options),
-                None => {
-                    let source = input.open_live(clock).map_err(Failure::input)?;
-                    SourceThread::spawn(source, options)
-                }
-            }
-            .map_err(|e| Failure::runtime(format!("cannot start the input thread: {e}")))?;
-            let (c, f) = plan.start(Box::new(ChannelFeed::new(spawned.0, spawned.1)), args.seed)?;
-            finisher = Some(f);
-            c
-        }
-        (None, Some(a)) => Box::new(AutomationController::new(a, &preset.sound)),
-        (None, None) => Box::new(Static),
-    };
-
-    let session = Session {
-        preset_name: preset.name.clone(),
-        rate,
-        duration,
-        fade_s: preset
-            .sound
-            .master
-            .fade_out_s
-            .min(duration.as_secs_f32() / 3.0),
-        choice,
-        session_start,
-    };
-    let outcome = session.run(
-        &mut live,
-        &mut handle,
-        controller.as_mut(),
-        &stop,
-        &mut report,
-    );
-
-    controller.finish(session_start.elapsed().as_secs_f64());
-    if let Some(f) = finisher {
-        let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
-        for n in f.finish(goal) {
-            report.note(&n);
-        }
+    while let Ok(update) = session.updates().recv() {
+        show_update(&mut report, &update, rate);
     }
-    // stop the stream before finishing the recording: nothing reaches the tap after this
-    let frames = live.frames_played();
-    let underruns = live.underruns();
-    drop(live.stop());
-    let recorded = match recorder {
-        Some(r) => Some(r.finish().map_err(Failure::runtime)?),
-        None => None,
-    };
-    let elapsed = session_start.elapsed();
+    let summary = session.finish().map_err(adaptive::failure)?;
     report.clear_status();
-    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
-        let options = isochord_engine::report::ReportOptions {
-            wav: recorded.as_ref().and_then(|r| r.files.first().cloned()),
-            ..Default::default()
-        };
-        match crate::report::write(log, dir, &options, true) {
-            Ok(out) => {
-                report.event(
-                    json!({"event": "report", "dir": out.dir.display().to_string(),
-                    "files": out.files.len()}),
-                );
-                report.note(&format!(
-                    "report: {} ({} files)",
-                    out.dir.join("report.html").display(),
-                    out.files.len()
-                ));
-            }
-            Err(f) => report.note(&format!(
-                "warning: the report could not be written: {}",
-                f.message
-            )),
-        }
+    for n in &summary.ended.notes {
+        report.note(n);
     }
+    match &summary.ended.report {
+        Some(Ok(out)) => {
+            for n in &out.notes {
+                report.note(&format!("warning: {n}"));
+            }
+            report.event(
+                json!({"event": "report", "dir": out.dir.display().to_string(),
+                "files": out.files.len()}),
+            );
+            report.note(&format!(
+                "report: {} ({} files)",
+                out.dir.join("report.html").display(),
+                out.files.len()
+            ));
+        }
+        Some(Err(e)) => report.note(&format!("warning: the report could not be written: {e}")),
+        None => {}
+    }
+    let recorded = summary.recorded.as_ref();
     report.event(json!({
         "event": "stopped",
-        "reason": match &outcome.end {
+        "reason": match &summary.end {
             End::Completed => "completed",
             End::Interrupted => "interrupted",
             End::DeviceFailed(_) => "device_failed",
         },
-        "elapsed_s": elapsed.as_secs_f64(),
-        "frames": frames,
-        "audio_s": frames as f64 / rate as f64,
-        "underruns": underruns,
-        "stream_missing_s": outcome.stream_missing_frames as f64 / rate as f64,
-        "faded_out": outcome.faded_out,
-        "rms_dbfs": outcome.level.rms_dbfs(),
-        "peak_dbfs": outcome.level.peak_dbfs(),
-        "record": recorded.as_ref().map(|r| json!({
+        "elapsed_s": summary.seconds,
+        "frames": summary.frames,
+        "audio_s": summary.frames as f64 / rate as f64,
+        "underruns": summary.underruns,
+        "device_losses": summary.device_losses,
+        "stream_missing_s": summary.stream_missing_frames as f64 / rate as f64,
+        "faded_out": summary.faded_out,
+        "rms_dbfs": summary.level.rms_dbfs(),
+        "peak_dbfs": summary.level.peak_dbfs(),
+        "record": recorded.map(|r| json!({
             "files": r.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "frames": r.frames,
             "dropped_samples": r.dropped_samples,
         })),
     }));
-    for f in stream_failures.take_new() {
+    for f in &summary.stream_failures {
         report.event(
             json!({"event": "stream_failed", "file": f.path.display().to_string(),
             "reason": f.reason}),
         );
         report.note(&format!("warning: {f}"));
     }
-    report.summary(&summary(
-        &session,
-        elapsed,
-        underruns,
-        &outcome,
-        recorded.as_ref(),
-    ));
-    match outcome.end {
+    report.summary(&summary_line(&preset.name, &summary));
+    match &summary.end {
         End::Completed => Ok(ExitCode::SUCCESS),
         End::Interrupted => {
             report.note(&format!(
                 "stopped early at {} (faded out){}",
-                format_duration(Duration::from_secs(elapsed.as_secs())),
+                format_duration(Duration::from_secs(summary.seconds as u64)),
                 if recorded.is_some() {
                     "; the recording is complete up to there"
                 } else {
@@ -347,6 +251,69 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
                 ""
             }
         ))),
+    }
+}
+
+/// Prints one update of the session: JSON events, notes, the status line.
+fn show_update(report: &mut Report, update: &Update, rate: u32) {
+    match update {
+        Update::Event(e) => report.session_event(e),
+        Update::FadeOut {
+            reason,
+            at_s,
+            seconds,
+        } => report.event(json!({"event": "fade_out", "reason": reason.name(),
+            "elapsed_s": at_s, "seconds": seconds})),
+        Update::Device {
+            event,
+            at_s,
+            underruns,
+        } => {
+            report.event(json!({"event": event.name(), "elapsed_s": round3(*at_s),
+                "message": event.message(), "underruns": underruns}));
+            match event {
+                DeviceEvent::Underrun => {}
+                DeviceEvent::DeviceLost(m) => {
+                    report.note(&format!("output device lost: {m}; reopening"))
+                }
+                DeviceEvent::Stalled => {
+                    report.note("the output device stopped asking for audio; reopening")
+                }
+                DeviceEvent::Rerouted(m) => report.note(&format!("output rerouted: {m}")),
+                DeviceEvent::Error(m) => report.note(&format!("stream error: {m}")),
+            }
+        }
+        Update::ReopenFailed {
+            device,
+            attempt,
+            message,
+        } => report.event(json!({"event": "reopen_failed", "device": device,
+            "attempt": attempt, "message": message})),
+        Update::Reopened {
+            at_s,
+            device_id,
+            device_name,
+        } => {
+            report.event(json!({"event": "reopened", "elapsed_s": round3(*at_s),
+                "device": device_id, "device_name": device_name}));
+            report.note(&format!("playing on {device_name} [{device_id}] again"));
+        }
+        Update::Status(s) => {
+            if s.new_second {
+                let mut status = status_json(s, rate);
+                if let Some(text) = &s.text {
+                    status["session"] = json!(text);
+                }
+                report.event(status);
+            }
+            if s.telemetry.is_some() {
+                let mut line = status_line(s);
+                if let Some(text) = &s.text {
+                    line = format!("{line} │ {text}");
+                }
+                report.status(&line);
+            }
+        }
     }
 }
 
@@ -383,337 +350,50 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
-/// Output level over a span, from telemetry reports.
-#[derive(Clone, Copy, Default)]
-struct Level {
-    sum_sq: f64,
-    reports: u64,
-    peak: f32,
+fn status_line(s: &SessionStatus) -> String {
+    let total = s.total_s;
+    let t = s.at_s;
+    let v = |p: Param| s.telemetry.map_or(f32::NAN, |tel| tel.values[p.index()]);
+    let level = s
+        .second
+        .rms_dbfs()
+        .map(|db| format!("{db:5.1} dBFS"))
+        .unwrap_or_else(|| "  --- dBFS".into());
+    format!(
+        "▶ {}/{} −{}  tempo {:.0}  bright {:.2}  density {:.2}  breath {:.1}/min  {}  underruns {}",
+        clock(t),
+        clock(total),
+        clock((total - t).max(0.0)),
+        v(Param::Tempo),
+        v(Param::Brightness),
+        v(Param::Density),
+        v(Param::BreathRate),
+        level,
+        s.underruns,
+    )
 }
 
-impl Level {
-    fn add(&mut self, t: &Telemetry) {
-        self.sum_sq += (t.rms as f64) * (t.rms as f64);
-        self.reports += 1;
-        self.peak = self.peak.max(t.peak);
-    }
-
-    fn merge(&mut self, other: &Level) {
-        self.sum_sq += other.sum_sq;
-        self.reports += other.reports;
-        self.peak = self.peak.max(other.peak);
-    }
-
-    fn rms_dbfs(&self) -> Option<f64> {
-        (self.reports > 0)
-            .then(|| 20.0 * (self.sum_sq / self.reports as f64).sqrt().max(1e-6).log10())
-            .map(round1)
-    }
-
-    fn peak_dbfs(&self) -> Option<f64> {
-        (self.reports > 0).then(|| round1(20.0 * (self.peak as f64).max(1e-6).log10()))
-    }
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-enum End {
-    Completed,
-    Interrupted,
-    DeviceFailed(String),
-}
-
-struct Outcome {
-    end: End,
-    faded_out: bool,
-    level: Level,
-    /// Frames of streamed recordings that were missing (see
-    /// [`Telemetry::stream_missing_frames`]).
-    stream_missing_frames: u64,
-}
-
-struct Session {
-    preset_name: String,
-    rate: u32,
-    duration: Duration,
-    fade_s: f32,
-    choice: DeviceChoice,
-    session_start: Instant,
-}
-
-impl Session {
-    fn run(
-        &self,
-        live: &mut LiveOutput,
-        handle: &mut EngineHandle,
-        controller: &mut dyn Controller,
-        stop: &AtomicBool,
-        report: &mut Report,
-    ) -> Outcome {
-        let period = Duration::from_secs_f64(1.0 / CONTROL_RATE_HZ);
-        let total = self.duration.as_secs_f64();
-        let fade_start = total - self.fade_s as f64;
-        let mut cmds: Vec<Command> = Vec::with_capacity(64);
-        let mut tick = 0u64;
-        // (session time the fade ends at, reason)
-        let mut fading: Option<f64> = None;
-        let mut interrupted = false;
-        let mut faded_out = false;
-        let mut second = Level::default();
-        let mut whole = Level::default();
-        let mut latest: Option<Telemetry> = None;
-        let mut next_status = 1.0f64;
-        loop {
-            let now = Instant::now();
-            let t = now.duration_since(self.session_start).as_secs_f64();
-
-            if !interrupted && stop.load(Ordering::Relaxed) {
-                interrupted = true;
-                let stop_end = t + STOP_FADE_S as f64;
-                if fading.is_none_or(|end| end > stop_end) {
-                    handle.fade_out(STOP_FADE_S);
-                    fading = Some(stop_end);
-                    report.event(json!({"event": "fade_out", "reason": "interrupted",
-                        "elapsed_s": t, "seconds": STOP_FADE_S}));
-                }
-            }
-            // the controller keeps deciding through the closing fade, as offline
-            cmds.clear();
-            controller.tick(t, &mut cmds);
-            for c in &cmds {
-                handle.send(*c);
-                if let Command::FadeOut(secs) = c {
-                    // the session's own fade (a sleep fade on calm, the closing phase)
-                    let end = t + *secs as f64;
-                    if fading.is_none_or(|f| end < f) {
-                        fading = Some(end);
-                        report.event(json!({"event": "fade_out", "reason": "session",
-                            "elapsed_s": t, "seconds": secs}));
-                    }
-                }
-            }
-            for e in controller.take_events() {
-                report.session_event(&e);
-            }
-            if fading.is_none() && t >= fade_start {
-                let secs = (total - t).max(0.0) as f32;
-                handle.fade_out(secs);
-                fading = Some(total);
-                report.event(json!({"event": "fade_out", "reason": "end",
-                    "elapsed_s": t, "seconds": secs}));
-            }
-            handle.flush();
-
-            if let Some(tel) = handle.poll() {
-                second.add(&tel);
-                faded_out = tel.faded_out;
-                if let Some(prev) = latest.as_ref() {
-                    let frames = tel.frames.saturating_sub(prev.frames);
-                    if frames > 0 {
-                        let rms = tel.rms as f64;
-                        controller.output(frames as f64 / self.rate as f64, rms * rms, tel.peak);
-                    }
-                }
-                latest = Some(tel);
-            }
-            while let Some(event) = live.next_event() {
-                let lost = event.needs_reopen();
-                report_event(report, &event, t, live.underruns());
-                if lost {
-                    if fading.is_some() {
-                        // the session is ending anyway
-                        whole.merge(&second);
-                        return Outcome {
-                            end: end_of(interrupted),
-                            faded_out,
-                            level: whole,
-                            stream_missing_frames: stream_missing_frames(latest.as_ref()),
-                        };
-                    }
-                    if let Err(msg) = self.recover(live, stop, report) {
-                        whole.merge(&second);
-                        return Outcome {
-                            end: End::DeviceFailed(msg),
-                            faded_out,
-                            level: whole,
-                            stream_missing_frames: stream_missing_frames(latest.as_ref()),
-                        };
-                    }
-                    report_reopened(report, live, t);
-                }
-            }
-
-            if t >= next_status {
-                next_status += 1.0;
-                let mut status = status_json(t, total, latest.as_ref(), &second, live);
-                if let Some(text) = controller.status_text() {
-                    status["session"] = json!(text);
-                }
-                report.event(status);
-                whole.merge(&second);
-                second = Level::default();
-            }
-            if let Some(tel) = latest.as_ref() {
-                let mut line = self.status_line(t, tel, &second, live.underruns());
-                if let Some(text) = controller.status_text() {
-                    line = format!("{line} │ {text}");
-                }
-                report.status(&line);
-            }
-
-            if let Some(end) = fading {
-                if faded_out || t >= end + FADE_GRACE.as_secs_f64() {
-                    whole.merge(&second);
-                    return Outcome {
-                        end: end_of(interrupted),
-                        faded_out,
-                        level: whole,
-                        stream_missing_frames: stream_missing_frames(latest.as_ref()),
-                    };
-                }
-            }
-
-            tick += 1;
-            let next = self.session_start + period.mul_f64(tick as f64);
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else {
-                // fell behind (a long stall): carry on from now
-                tick =
-                    (now.duration_since(self.session_start).as_secs_f64() * CONTROL_RATE_HZ) as u64;
-            }
-        }
-    }
-
-    /// Reopens the device after it was lost: the same one a few times, then the
-    /// default one.
-    fn recover(
-        &self,
-        live: &mut LiveOutput,
-        stop: &AtomicBool,
-        report: &mut Report,
-    ) -> Result<(), String> {
-        let mut tries = vec![self.choice.clone(); REOPEN_SAME];
-        if self.choice != DeviceChoice::Default {
-            tries.extend([DeviceChoice::Default, DeviceChoice::Default]);
-        }
-        let mut last = String::from("no attempt made");
-        for (i, choice) in tries.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                return Err(format!("interrupted while reopening ({last})"));
-            }
-            if i > 0 {
-                std::thread::sleep(REOPEN_PAUSE);
-            }
-            match live.reopen(choice) {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    last = e.to_string();
-                    report.event(
-                        json!({"event": "reopen_failed", "device": choice.to_string(),
-                        "attempt": i + 1, "message": last}),
-                    );
-                }
-            }
-        }
-        Err(last)
-    }
-
-    fn status_line(&self, t: f64, tel: &Telemetry, second: &Level, underruns: u32) -> String {
-        let total = self.duration.as_secs_f64();
-        let v = |p: Param| tel.values[p.index()];
-        let level = second
-            .rms_dbfs()
-            .map(|db| format!("{db:5.1} dBFS"))
-            .unwrap_or_else(|| "  --- dBFS".into());
-        format!(
-            "▶ {}/{} −{}  tempo {:.0}  bright {:.2}  density {:.2}  breath {:.1}/min  {}  underruns {}",
-            clock(t),
-            clock(total),
-            clock((total - t).max(0.0)),
-            v(Param::Tempo),
-            v(Param::Brightness),
-            v(Param::Density),
-            v(Param::BreathRate),
-            level,
-            underruns,
-        )
-    }
-}
-
-fn stream_missing_frames(latest: Option<&Telemetry>) -> u64 {
-    latest.map_or(0, |t| t.stream_missing_frames)
-}
-
-fn end_of(interrupted: bool) -> End {
-    if interrupted {
-        End::Interrupted
-    } else {
-        End::Completed
-    }
-}
-
-fn status_json(
-    t: f64,
-    total: f64,
-    tel: Option<&Telemetry>,
-    second: &Level,
-    live: &LiveOutput,
-) -> Value {
-    let v = |p: Param| tel.map(|t| round3(t.values[p.index()] as f64));
+fn status_json(s: &SessionStatus, _rate: u32) -> Value {
+    let v = |p: Param| s.telemetry.map(|t| round3(t.values[p.index()] as f64));
     json!({
         "event": "status",
-        "elapsed_s": round3(t),
-        "remaining_s": round3((total - t).max(0.0)),
+        "elapsed_s": round3(s.at_s),
+        "remaining_s": round3((s.total_s - s.at_s).max(0.0)),
         "tempo": v(Param::Tempo),
         "brightness": v(Param::Brightness),
         "density": v(Param::Density),
         "breath_rate": v(Param::BreathRate),
         "energy": v(Param::Energy),
-        "rms_dbfs": second.rms_dbfs(),
-        "peak_dbfs": second.peak_dbfs(),
-        "underruns": live.underruns(),
-        "frames": live.frames_played(),
-        "render_load": tel.map(|t| round3(t.render_ns_per_frame as f64 * live.sample_rate() as f64 / 1e9)),
+        "rms_dbfs": s.second.rms_dbfs(),
+        "peak_dbfs": s.second.peak_dbfs(),
+        "underruns": s.underruns,
+        "frames": s.frames,
+        "render_load": s.render_load.map(round3),
     })
 }
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-fn report_event(report: &mut Report, event: &LiveEvent, t: f64, underruns: u32) {
-    let (name, message) = match event {
-        LiveEvent::Underrun => ("underrun", None),
-        LiveEvent::DeviceLost(m) => ("device_lost", Some(m.as_str())),
-        LiveEvent::Rerouted(m) => ("rerouted", Some(m.as_str())),
-        LiveEvent::Stalled => ("stalled", None),
-        LiveEvent::Error(m) => ("stream_error", Some(m.as_str())),
-    };
-    report.event(
-        json!({"event": name, "elapsed_s": round3(t), "message": message,
-        "underruns": underruns}),
-    );
-    match event {
-        LiveEvent::Underrun => {}
-        LiveEvent::DeviceLost(m) => report.note(&format!("output device lost: {m}; reopening")),
-        LiveEvent::Stalled => report.note("the output device stopped asking for audio; reopening"),
-        LiveEvent::Rerouted(m) => report.note(&format!("output rerouted: {m}")),
-        LiveEvent::Error(m) => report.note(&format!("stream error: {m}")),
-    }
-}
-
-fn report_reopened(report: &mut Report, live: &LiveOutput, t: f64) {
-    report.event(json!({"event": "reopened", "elapsed_s": round3(t),
-        "device": live.device_id(), "device_name": live.device_name()}));
-    report.note(&format!(
-        "playing on {} [{}] again",
-        live.device_name(),
-        live.device_id()
-    ));
 }
 
 fn clock(secs: f64) -> String {
@@ -725,29 +405,35 @@ fn clock(secs: f64) -> String {
     }
 }
 
-fn summary(
-    session: &Session,
-    elapsed: Duration,
-    underruns: u32,
-    outcome: &Outcome,
-    recorded: Option<&RecordOutcome>,
-) -> String {
+fn summary_line(preset: &str, summary: &LiveSummary) -> String {
     let mut s = format!(
         "played {} for {}",
-        session.preset_name,
-        format_duration(Duration::from_secs_f64(elapsed.as_secs_f64().round())),
+        preset,
+        format_duration(Duration::from_secs_f64(summary.seconds.round())),
     );
-    if let (Some(rms), Some(peak)) = (outcome.level.rms_dbfs(), outcome.level.peak_dbfs()) {
+    if let (Some(rms), Some(peak)) = (summary.level.rms_dbfs(), summary.level.peak_dbfs()) {
         s += &format!("; level: RMS {rms:.1} dBFS, peak {peak:.1} dBFS");
     }
-    s += &format!("; underruns: {underruns}");
-    if outcome.stream_missing_frames > 0 {
+    s += &format!("; underruns: {}", summary.underruns);
+    if summary.device_losses > 0 {
         s += &format!(
-            "; {:.1} s of streamed recordings did not arrive in time (silence played there)",
-            outcome.stream_missing_frames as f64 / session.rate as f64
+            "; the output device was lost {} time{}{}",
+            summary.device_losses,
+            if summary.device_losses == 1 { "" } else { "s" },
+            if matches!(summary.end, End::DeviceFailed(_)) {
+                ""
+            } else {
+                " and reopened"
+            }
         );
     }
-    if let Some(r) = recorded {
+    if summary.stream_missing_frames > 0 {
+        s += &format!(
+            "; {:.1} s of streamed recordings did not arrive in time (silence played there)",
+            summary.stream_missing_frames as f64 / summary.sample_rate as f64
+        );
+    }
+    if let Some(r) = &summary.recorded {
         let names: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
         s += &format!("\nrecorded → {}", names.join(", "));
         if r.dropped_samples > 0 {

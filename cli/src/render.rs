@@ -1,15 +1,12 @@
 //! `isochord render`: an offline session to WAV.
 
-use crate::adaptive::{prepare, AdaptiveArgs, Finisher};
+use crate::adaptive::{self, AdaptiveArgs};
 use crate::content::ContentArgs;
-use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use isochord_engine::{
-    format_duration, parse_duration, Automation, AutomationController, Controller, OfflineSession,
-    Preset, SampleFormat, Static, WavSink,
-};
+use isochord_engine::session::{InputSpec, SessionPlan};
+use isochord_engine::{format_duration, parse_duration, Automation, Preset, SampleFormat, WavSink};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,54 +81,41 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     if duration < Duration::from_secs(1) {
         return Err(Failure::input("--duration must be at least 1s"));
     }
-    let mut finisher: Option<Finisher> = None;
-    let mut sound = preset.sound.clone();
     let quiet = args.quiet;
-    let warn = |n: String| {
-        if !quiet {
-            eprintln!("{n}")
-        }
-    };
-    let mut loaded = None;
-    let controller: Box<dyn Controller> = match (&args.biometrics, automation) {
+    let plan = match (&args.biometrics, automation) {
         (Some(spec), _) => {
             if spec.parse::<InputSpec>().is_ok_and(|i| i.is_live()) {
                 return Err(Failure::input(format!(
                     "--biometrics {spec}: a live input cannot be rendered offline; record it to a file, or use `isochord play --source`"
                 )));
             }
-            let (mut plan, _, source) = prepare(
+            let plan = adaptive::plan(
                 &preset,
-                duration.as_secs_f64(),
+                duration,
                 spec,
                 &args.adaptive,
+                args.report.as_deref(),
                 args.seed,
             )?;
-            let source = source.expect("file and simulated inputs open at once");
-            if !args.quiet {
-                for n in &plan.notes {
+            if !quiet {
+                for n in plan.notes() {
                     eprintln!("{n}");
                 }
             }
-            sound = plan.sound.clone();
-            let content = args.content.load(&sound, args.sample_rate, warn)?;
-            plan.note_content(&content);
-            loaded = Some(content);
-            let feed = Box::new(isochord_engine::session::ReplayFeed::new(source));
-            let (c, f) = plan.start(feed, args.seed)?;
-            finisher = Some(f);
-            c
+            plan
         }
-        (None, Some(a)) => Box::new(AutomationController::new(a, &preset.sound)),
+        (None, Some(a)) => SessionPlan::automated(&preset, duration, args.seed, a),
         (None, None) => {
             if args.adaptive.log.is_some() || args.adaptive.profile.is_some() {
                 return Err(Failure::input(
                     "--log and --profile need --biometrics (an adaptive session)",
                 ));
             }
-            Box::new(Static)
+            SessionPlan::fixed(&preset, duration, args.seed)
         }
     };
+    let adaptive = plan.is_adaptive();
+    let plan = plan.with_content(Some(args.content.library()?));
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -142,18 +126,12 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
 
     // streams open with the soundscape, inside the render
     let mut stream_failures = isochord_engine::content::StreamFailures::from_now();
-    let loaded = match loaded {
-        Some(l) => l,
-        None => args.content.load(&sound, args.sample_rate, warn)?,
-    };
-    let session = OfflineSession {
-        content: loaded.content,
-        config: sound.clone(),
-        sample_rate: args.sample_rate,
-        seed: args.seed,
-        duration,
-        controller,
-    };
+    let (session, mut end) = plan.offline(args.sample_rate).map_err(adaptive::failure)?;
+    if !quiet {
+        for n in end.notes() {
+            eprintln!("{n}");
+        }
+    }
     let total = session.total_frames();
     let mut sink =
         WavSink::create(&args.out, args.sample_rate, format).map_err(Failure::runtime)?;
@@ -244,8 +222,8 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             outcome.stream_missing_frames as f64 / sr
         );
     }
-    if let Some(f) = finisher {
-        if let (Some(o), false) = (f.outcome(), args.quiet) {
+    if adaptive {
+        if let (Some(o), false) = (end.outcome(), args.quiet) {
             let a = |x: Option<f64>| x.map_or("--".to_string(), |v| format!("{v:.2}"));
             println!(
                 "session: arousal {} at the start → {} at the end ({} of {} estimates usable); {} events, {} escalations; breathing baseline {}; sound allowance used {:.2} % (Leq {})",
@@ -260,22 +238,20 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 o.leq_db.map_or("--".into(), |l| format!("{l:.1} dB SPL")),
             );
         }
-        let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
-        for n in f.finish(goal) {
-            if !args.quiet || n.starts_with("warning") {
-                eprintln!("{n}");
-            }
-        }
-        if let (Some(log), false) = (&args.adaptive.log, args.quiet) {
-            println!("log: {}", log.display());
+    }
+    end.set_report_wav(files.first().cloned());
+    let report_started = Instant::now();
+    let ended = end.finish(outcome.frames as f64 / sr);
+    for n in &ended.notes {
+        if !args.quiet || n.starts_with("warning") {
+            eprintln!("{n}");
         }
     }
-    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
-        let options = isochord_engine::report::ReportOptions {
-            wav: files.first().cloned(),
-            ..Default::default()
-        };
-        crate::report::write(log, dir, &options, args.quiet)?;
+    if let (Some(log), false, true) = (&args.adaptive.log, args.quiet, adaptive) {
+        println!("log: {}", log.display());
+    }
+    if let (Some(dir), Some(r)) = (&args.report, ended.report) {
+        crate::report::show(r, dir, report_started, args.quiet)?;
     }
     if outcome.interrupted {
         eprintln!(

@@ -3,7 +3,7 @@
 
 use crate::Failure;
 use clap::Args;
-use isochord_engine::report::{write_report, ReportOptions, ReportOutput};
+use isochord_engine::report::{write_report, ReportError, ReportOptions, ReportOutput};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -54,7 +54,18 @@ pub fn write(
     quiet: bool,
 ) -> Result<ReportOutput, Failure> {
     let started = Instant::now();
-    let r = write_report(log, out, options).map_err(|e| {
+    show(write_report(log, out, options), out, started, quiet)
+}
+
+/// Prints where a written report went (unless `quiet`) and its warnings; a report that
+/// could not be written is a failure.
+pub fn show(
+    written: Result<ReportOutput, ReportError>,
+    out: &Path,
+    started: Instant,
+    quiet: bool,
+) -> Result<ReportOutput, Failure> {
+    let r = written.map_err(|e| {
         if e.line.is_some() {
             Failure::input(e)
         } else {

@@ -34,5 +34,6 @@ pub use live::{
 pub use offline::{OfflineSession, RenderOutcome};
 pub use preset::{Goal, Preset};
 pub use realtime::{new_engine, new_engine_with_content, EngineHandle, Renderer, Telemetry};
+pub use session::{LiveSession, SessionPlan};
 pub use source_error::SourceError;
 pub use wav::{SampleFormat, WavSink};

@@ -7,6 +7,7 @@
 
 use super::feed::Feed;
 use super::log::{LogRecord, RawSummary, SessionLog};
+use super::outcome::SessionOutcome;
 use crate::allowance::{AllowanceConfig, SoundAllowance};
 use crate::biometrics::features::{FeatureConfig, FeatureExtractor, FeatureWindow};
 use crate::biometrics::sources::{IssueKind, SourceInfo, SourceItem};
@@ -37,51 +38,6 @@ pub struct AdaptiveSetup {
     /// Events that happened before the session started (estimator warnings, profile
     /// notices, palette choice); logged at time 0.
     pub startup_events: Vec<SessionEvent>,
-}
-
-/// What a finished session measured, for the profile and the summary.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SessionOutcome {
-    /// Mean usable arousal over the first `span` of estimates (minutes 1-3).
-    pub arousal_start: Option<f64>,
-    /// Mean usable arousal over the last `span` before the end (or the fade).
-    pub arousal_end: Option<f64>,
-    /// Mean usable arousal from the end of the first 2 minutes of estimates to the end
-    /// (or the fade): how soon and how far the listener moved.
-    pub arousal_after_start: Option<f64>,
-    /// Usable estimates / all estimates.
-    pub usable_estimates: (usize, usize),
-    /// Escalations raised.
-    pub escalations: u32,
-    /// Events, all of them.
-    pub events: usize,
-    /// Breathing baseline measured, breaths/min.
-    pub breath_baseline: Option<f64>,
-    /// Share of the weekly sound allowance used.
-    pub allowance_used: f64,
-    /// Equivalent continuous level, dB SPL.
-    pub leq_db: Option<f64>,
-}
-
-impl SessionOutcome {
-    /// The session's reward for the palette bandit: how far and how soon arousal moved
-    /// toward the goal, relative to where it started. For calming goals (sleep,
-    /// relaxation) it is (start - mean after the first 2 minutes) / start; for uplift
-    /// the reverse; for focus the fall in distance from the goal arousal. `None` without
-    /// enough usable estimates.
-    pub fn reward(&self, goal: crate::preset::Goal, goal_arousal: f64) -> Option<f64> {
-        use crate::preset::Goal;
-        let (s, a) = (self.arousal_start?, self.arousal_after_start?);
-        let scale = |x: f64| x.abs().max(0.1);
-        Some(match goal {
-            Goal::Sleep | Goal::Relaxation => (s - a) / scale(s),
-            Goal::Uplift => (a - s) / scale(1.0 - s),
-            Goal::Focus => {
-                let (ds, da) = ((s - goal_arousal).abs(), (a - goal_arousal).abs());
-                (ds - da) / scale(ds)
-            }
-        })
-    }
 }
 
 /// The adaptive controller.

@@ -8,7 +8,7 @@
 //! second's `raw` record the RR intervals received in it (`rr_ms`), so a report can
 //! recompute heart-rate variability from the beats themselves.
 
-use super::adaptive::SessionOutcome;
+use super::outcome::SessionOutcome;
 use crate::allowance::SoundAllowance;
 use crate::biometrics::features::FeatureWindow;
 use crate::biometrics::signal::{SensorData, Value, WaveKind};

@@ -1,8 +1,9 @@
-//! Biometric inputs named on the command line:
+//! Biometric inputs named by a short string (as on the command line):
 //! `sim`, `osc://HOST:PORT[?preset=emotibit|hr_apps]`, `e4:DIR`, `file:PATH`, `stdin`,
 //! or a bare path (a folder is an E4 export; `.jsonl` is JSON Lines; otherwise CSV).
+//! Parsed and opened on the control thread.
 
-use isochord_engine::biometrics::sources::{
+use crate::biometrics::sources::{
     ArousalScript, Clock, CsvOptions, CsvSource, E4Options, E4Source, JsonLinesOptions,
     JsonLinesSource, OscConfig, OscSource, SimOptions, Simulator, SimulatorHandle, Source,
 };
