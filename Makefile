@@ -37,6 +37,9 @@ demo: setup
 test: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# the library without cpal, for apps that own their audio callback
+	cargo check -p isochord -p isochord-engine -p isochord-dsp --no-default-features
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cargo test --workspace
 
 bench: setup

@@ -81,6 +81,9 @@ impl Soundscape {
     }
 
     /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating.
+    /// Only for tests that must hold the gain fixed across configurations (the safety
+    /// tests); hidden from the documentation.
+    #[doc(hidden)]
     pub fn with_makeup(
         config: &SoundscapeConfig,
         sample_rate: f32,
@@ -341,8 +344,18 @@ impl Soundscape {
         }
     }
 
-    /// Renders into separate left and right buffers (equal lengths). Audio thread.
+    /// Renders into separate left and right buffers. Buffers should have equal lengths:
+    /// if they do not, the common length is rendered and the rest of the longer one is
+    /// filled with silence (never left holding stale samples). Audio thread: no
+    /// allocation, locks or I/O; denormals are flushed to zero while it runs.
     pub fn render_planar(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        let (left, left_rest) = left.split_at_mut(n);
+        let (right, right_rest) = right.split_at_mut(n);
+        left_rest.fill(0.0);
+        right_rest.fill(0.0);
+        // SAFETY: as in `render`: the guard restores MXCSR when the closure returns, and
+        // no code in the closure depends on denormal arithmetic.
         unsafe {
             no_denormals::no_denormals(|| {
                 for (l, r) in left.chunks_mut(MAX_BLOCK).zip(right.chunks_mut(MAX_BLOCK)) {
@@ -496,4 +509,45 @@ fn layer_target(values: &[f32; PARAM_COUNT], pad_depth: f32, layer: Layer, swell
         _ => 1.0,
     };
     gain * on * extra
+}
+
+#[cfg(test)]
+mod planar_tests {
+    use super::*;
+
+    #[test]
+    fn planar_buffers_of_unequal_length_render_the_common_part_and_silence_the_rest() {
+        let config = SoundscapeConfig::default();
+        let mut interleaved = Soundscape::new(&config, 48_000.0, 5);
+        let mut planar = Soundscape::new(&config, 48_000.0, 5);
+        let mut both = vec![0.0f32; 2 * 1000];
+        // a second of audio first, so that the sound is not silent
+        for _ in 0..48 {
+            interleaved.render(&mut both);
+            let (mut l, mut r) = (vec![0.0f32; 1000], vec![0.0f32; 1000]);
+            planar.render_planar(&mut l, &mut r);
+        }
+        interleaved.render(&mut both[..2 * 700]);
+        let mut left = vec![9.0f32; 700];
+        let mut right = vec![9.0f32; 1000];
+        planar.render_planar(&mut left, &mut right);
+        for i in 0..700 {
+            assert_eq!(left[i].to_bits(), both[2 * i].to_bits());
+            assert_eq!(right[i].to_bits(), both[2 * i + 1].to_bits());
+        }
+        assert!(
+            left.iter().any(|s| s.abs() > 1e-4),
+            "the sound is not silent"
+        );
+        assert!(
+            right[700..].iter().all(|&s| s == 0.0),
+            "the rest is silence"
+        );
+        // the longer one may be either
+        let mut left = vec![9.0f32; 300];
+        let mut right = vec![9.0f32; 200];
+        planar.render_planar(&mut left, &mut right);
+        assert!(left[200..].iter().all(|&s| s == 0.0));
+        assert_eq!(planar.frames(), interleaved.frames() + 200);
+    }
 }

@@ -1,5 +1,11 @@
-//! Isochord's control side: presets, automation, the control tick, offline rendering and
-//! WAV output. Nothing here runs on the audio thread; the audio thread only ever sees an
+//! Isochord's control side: presets, automation, the control tick, sessions (offline, on
+//! the sound card, in the host's callback), offline rendering and WAV output.
+//!
+//! Almost everything here runs on the control thread. Three parts run on the audio
+//! thread and are real-time safe (no allocation, freeing, locks, blocking, I/O or
+//! logging): the [`Renderer`] ([`realtime`]), the stream callback that drives it on a
+//! sound card (`live`, with the `cpal` feature), and the [`session::SessionAudio`] a
+//! host's own callback renders a session through. What they touch of the DSP is an
 //! [`isochord_dsp::Soundscape`] and the [`isochord_dsp::Command`]s sent to it.
 #![warn(missing_docs)]
 

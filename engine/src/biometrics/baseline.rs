@@ -16,7 +16,7 @@
 //!
 //! Runs on the control thread.
 
-use super::features::{Feature, FeatureVector, FeatureWindow, FEATURE_COUNT};
+use super::feature_types::{Feature, FeatureVector, FeatureWindow, FEATURE_COUNT};
 
 /// How a value is compared with the baseline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -25,282 +25,20 @@
 //! it allocates and filters.
 
 use super::baseline::{Baseline, BaselineConfig};
-use super::ecg_peaks::{EcgDetector, EcgDetectorConfig};
+use super::beat_detector::{detector_for, BeatDetector};
+use super::ecg_peaks::EcgDetectorConfig;
 use super::eda::{decompose, invalid_samples, scr_peaks, EdaLimits, ScrThreshold};
+pub use super::feature_types::{
+    Feature, FeatureInfo, FeatureVector, FeatureWindow, RespSource, RrSource, FEATURE_COUNT,
+};
 use super::filters::median;
 use super::hrv::{frequency_domain, time_domain, Pnn50Convention, SpectralConfig};
 use super::movement::{magnitude, movement};
-use super::ppg_peaks::{PpgDetector, PpgDetectorConfig};
+use super::ppg_peaks::PpgDetectorConfig;
 use super::respiration::{rate_from_rr, rate_from_waveform};
 use super::rr_artifacts::{accepted, classify, ArtifactConfig, Rr, RrStatus};
 use super::signal::{SensorData, Value, WaveKind, Waveform};
 use std::fmt;
-
-/// The features, in vector order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(usize)]
-pub enum Feature {
-    /// Mean heart rate, 60000 / MeanNN (bpm), or the mean of device HR readings.
-    MeanHr,
-    /// Mean of accepted RR intervals (ms).
-    MeanNn,
-    /// SD of accepted RR intervals, ddof = 1 (ms).
-    Sdnn,
-    /// RMS of successive differences (ms).
-    Rmssd,
-    /// pNN50 in the configured convention (%; Task Force by default).
-    Pnn50,
-    /// Low-frequency power 0.04–0.15 Hz (ms²).
-    Lf,
-    /// High-frequency power 0.15–0.4 Hz (ms²).
-    Hf,
-    /// LF / HF.
-    LfHf,
-    /// Mean tonic skin conductance, SCL (µS).
-    EdaTonic,
-    /// Skin-conductance responses per minute.
-    ScrRate,
-    /// Respiration rate (breaths/min).
-    RespRate,
-    /// Mean acceleration magnitude (g).
-    AccMean,
-    /// SD of the acceleration magnitude (g).
-    AccSd,
-    /// Mean of max(|a| - 1 g, 0) (g).
-    AccEnmo,
-    /// Mean skin temperature (°C).
-    SkinTemp,
-}
-
-/// Number of features.
-pub const FEATURE_COUNT: usize = 15;
-
-/// Name, unit and meaning of a feature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FeatureInfo {
-    /// Stable snake_case name (what a model maps inputs by).
-    pub name: &'static str,
-    /// Unit (UCUM-like).
-    pub unit: &'static str,
-    /// One line of meaning.
-    pub description: &'static str,
-}
-
-const INFO: [FeatureInfo; FEATURE_COUNT] = [
-    FeatureInfo {
-        name: "mean_hr",
-        unit: "/min",
-        description: "mean heart rate, 60000 / MeanNN",
-    },
-    FeatureInfo {
-        name: "mean_nn",
-        unit: "ms",
-        description: "mean of accepted RR intervals",
-    },
-    FeatureInfo {
-        name: "sdnn",
-        unit: "ms",
-        description: "SD of accepted RR intervals (ddof 1)",
-    },
-    FeatureInfo {
-        name: "rmssd",
-        unit: "ms",
-        description: "RMS of successive RR differences",
-    },
-    FeatureInfo {
-        name: "pnn50",
-        unit: "%",
-        description: "successive differences > 50 ms",
-    },
-    FeatureInfo {
-        name: "lf",
-        unit: "ms2",
-        description: "RR power 0.04-0.15 Hz",
-    },
-    FeatureInfo {
-        name: "hf",
-        unit: "ms2",
-        description: "RR power 0.15-0.4 Hz",
-    },
-    FeatureInfo {
-        name: "lf_hf",
-        unit: "1",
-        description: "LF / HF",
-    },
-    FeatureInfo {
-        name: "eda_tonic",
-        unit: "uS",
-        description: "mean tonic skin conductance (SCL)",
-    },
-    FeatureInfo {
-        name: "scr_rate",
-        unit: "/min",
-        description: "skin-conductance responses per minute",
-    },
-    FeatureInfo {
-        name: "resp_rate",
-        unit: "/min",
-        description: "respiration rate",
-    },
-    FeatureInfo {
-        name: "acc_mean",
-        unit: "g",
-        description: "mean acceleration magnitude",
-    },
-    FeatureInfo {
-        name: "acc_sd",
-        unit: "g",
-        description: "SD of acceleration magnitude",
-    },
-    FeatureInfo {
-        name: "acc_enmo",
-        unit: "g",
-        description: "mean of max(|a| - 1 g, 0)",
-    },
-    FeatureInfo {
-        name: "skin_temp",
-        unit: "Cel",
-        description: "mean skin temperature",
-    },
-];
-
-impl Feature {
-    /// All features in vector order.
-    pub const ALL: [Feature; FEATURE_COUNT] = [
-        Feature::MeanHr,
-        Feature::MeanNn,
-        Feature::Sdnn,
-        Feature::Rmssd,
-        Feature::Pnn50,
-        Feature::Lf,
-        Feature::Hf,
-        Feature::LfHf,
-        Feature::EdaTonic,
-        Feature::ScrRate,
-        Feature::RespRate,
-        Feature::AccMean,
-        Feature::AccSd,
-        Feature::AccEnmo,
-        Feature::SkinTemp,
-    ];
-
-    /// Name, unit and description.
-    pub fn info(self) -> &'static FeatureInfo {
-        &INFO[self as usize]
-    }
-
-    /// Stable name.
-    pub fn name(self) -> &'static str {
-        self.info().name
-    }
-
-    /// Unit.
-    pub fn unit(self) -> &'static str {
-        self.info().unit
-    }
-
-    /// The feature with this name.
-    pub fn from_name(name: &str) -> Option<Feature> {
-        Feature::ALL.into_iter().find(|f| f.name() == name)
-    }
-}
-
-impl fmt::Display for Feature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One value per [`Feature`]; `None` when it could not be measured. Never NaN or
-/// infinite.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct FeatureVector {
-    values: [Option<f64>; FEATURE_COUNT],
-}
-
-impl FeatureVector {
-    /// Value of a feature.
-    pub fn get(&self, f: Feature) -> Option<f64> {
-        self.values[f as usize]
-    }
-
-    /// Value by name (`None` also for unknown names).
-    pub fn get_by_name(&self, name: &str) -> Option<f64> {
-        Feature::from_name(name).and_then(|f| self.get(f))
-    }
-
-    /// Sets a value; non-finite values become `None`.
-    pub fn set(&mut self, f: Feature, v: Option<f64>) {
-        self.values[f as usize] = v.filter(|x| x.is_finite());
-    }
-
-    /// (feature, value) pairs in vector order.
-    pub fn iter(&self) -> impl Iterator<Item = (Feature, Option<f64>)> + '_ {
-        Feature::ALL.iter().map(move |f| (*f, self.get(*f)))
-    }
-
-    /// The values in vector order.
-    pub fn values(&self) -> &[Option<f64>; FEATURE_COUNT] {
-        &self.values
-    }
-}
-
-/// Where the cardiac intervals of a window came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RrSource {
-    /// R-peaks detected in an ECG waveform.
-    Ecg,
-    /// Intervals reported by the device (Empatica IBI, Bluetooth RR).
-    Device,
-    /// Pulse peaks detected in a PPG waveform.
-    Ppg,
-    /// Device heart-rate readings only (no intervals).
-    HeartRateReadings,
-}
-
-/// Where the respiration rate of a window came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RespSource {
-    /// A respiration waveform.
-    Waveform,
-    /// Respiration-rate readings from the device.
-    Device,
-    /// Respiratory sinus arrhythmia in the RR intervals.
-    Rsa,
-}
-
-/// The features of one window, with their provenance and quality.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeatureWindow {
-    /// Window start, session seconds.
-    pub start: f64,
-    /// Window end (exclusive), session seconds.
-    pub end: f64,
-    /// The features.
-    pub features: FeatureVector,
-    /// The features relative to the person's baseline, once it is known.
-    pub relative: Option<FeatureVector>,
-    /// Overall signal quality 0..1: the mean of the cardiac and EDA qualities that
-    /// exist, times the share of the window after the first data.
-    pub quality: f64,
-    /// Share of the window covered by accepted RR intervals (0..1), if any cardiac data.
-    pub cardiac_quality: Option<f64>,
-    /// Share of expected EDA samples that were valid (0..1), if any EDA data.
-    pub eda_quality: Option<f64>,
-    /// Accepted RR intervals used.
-    pub beats: usize,
-    /// RR intervals rejected as artifacts in this window.
-    pub rejected_beats: usize,
-    /// Samples and readings rejected in this window (not finite, out of range, flat or
-    /// saturated EDA, during contact loss, late or overlapping).
-    pub rejected_samples: u64,
-    /// Seconds of the window during which a sensor reported lost contact.
-    pub contact_lost_s: f64,
-    /// Source of the cardiac features.
-    pub rr_source: Option<RrSource>,
-    /// Source of the respiration rate.
-    pub resp_source: Option<RespSource>,
-}
 
 /// Settings of a [`FeatureExtractor`].
 #[derive(Clone, Debug, PartialEq)]
@@ -385,16 +123,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A detector over one contiguous waveform segment.
-#[derive(Debug)]
-enum Detector {
-    Ecg(Box<EcgDetector>),
-    Ppg(Box<PpgDetector>),
-}
-
 #[derive(Debug)]
 struct Segment {
-    det: Detector,
+    det: Box<dyn BeatDetector>,
     start: f64,
     rate: f64,
     /// samples received
@@ -408,10 +139,7 @@ impl Segment {
         self.start + self.n as f64 / self.rate
     }
     fn final_time(&self) -> f64 {
-        let f = match &self.det {
-            Detector::Ecg(d) => d.final_until(),
-            Detector::Ppg(d) => d.final_until(),
-        };
+        let f = self.det.final_until();
         self.start + f as f64 / self.rate
     }
 }
@@ -665,15 +393,23 @@ impl FeatureExtractor {
         }
     }
 
+    /// The open segment of ECG or PPG.
+    fn segment(&mut self, kind: WaveKind) -> &mut Option<Segment> {
+        if kind == WaveKind::Ecg {
+            &mut self.ecg
+        } else {
+            &mut self.ppg
+        }
+    }
+
     fn push_beat_wave(&mut self, w: &Waveform) {
-        let is_ecg = w.kind == WaveKind::Ecg;
+        let kind = w.kind;
         let tol = 1.5 / w.rate;
         let mut samples: &[f32] = &w.samples;
         let mut start = w.start;
-        let seg = if is_ecg { &mut self.ecg } else { &mut self.ppg };
         let mut dropped = 0u64;
         let mut restart = true;
-        if let Some(s) = seg.as_ref() {
+        if let Some(s) = self.segment(kind).as_ref() {
             let next = s.next_time();
             if (s.rate - w.rate).abs() < 1e-9 && w.start < next + tol {
                 // contiguous, or overlapping: drop what was already received
@@ -686,29 +422,19 @@ impl FeatureExtractor {
             }
         }
         if restart {
-            self.end_segment(is_ecg);
-            let det = if is_ecg {
-                EcgDetector::new(w.rate, self.cfg.ecg.clone()).map(|d| Detector::Ecg(Box::new(d)))
-            } else {
-                PpgDetector::new(w.rate, self.cfg.ppg.clone()).map(|d| Detector::Ppg(Box::new(d)))
-            };
-            match det {
-                Ok(det) => {
-                    let s = Segment {
+            self.end_segment(kind);
+            match detector_for(kind, w.rate, &self.cfg.ecg, &self.cfg.ppg) {
+                Some(Ok(det)) => {
+                    *self.segment(kind) = Some(Segment {
                         det,
                         start: w.start,
                         rate: w.rate,
                         n: 0,
                         last_beat: None,
                         rejected_seen: 0,
-                    };
-                    if is_ecg {
-                        self.ecg = Some(s);
-                    } else {
-                        self.ppg = Some(s);
-                    }
+                    });
                 }
-                Err(_) => {
+                _ => {
                     self.reject(w.start, samples.len() as u64);
                     return;
                 }
@@ -718,47 +444,37 @@ impl FeatureExtractor {
         if samples.is_empty() {
             return;
         }
-        let seg = if is_ecg {
-            self.ecg.as_mut()
-        } else {
-            self.ppg.as_mut()
+        let Some(seg) = self.segment(kind).as_mut() else {
+            return;
         };
-        let Some(seg) = seg else { return };
-        let beats = match &mut seg.det {
-            Detector::Ecg(d) => d.push(samples),
-            Detector::Ppg(d) => d.push(samples),
-        };
+        let beats = seg.det.push(samples);
         seg.n += samples.len() as u64;
         let end_t = seg.next_time() - 1.0 / seg.rate;
-        self.take_beats(is_ecg, beats);
-        self.count_wave_rejects(is_ecg, start);
-        self.seen(if is_ecg { Stream::Ecg } else { Stream::Ppg }, end_t);
+        self.take_beats(kind, beats);
+        self.count_wave_rejects(kind, start);
+        self.seen(
+            if kind == WaveKind::Ecg {
+                Stream::Ecg
+            } else {
+                Stream::Ppg
+            },
+            end_t,
+        );
     }
 
-    fn count_wave_rejects(&mut self, is_ecg: bool, t: f64) {
-        let seg = if is_ecg {
-            self.ecg.as_mut()
-        } else {
-            self.ppg.as_mut()
-        };
-        if let Some(s) = seg {
-            let r = match &s.det {
-                Detector::Ecg(d) => d.rejected_samples(),
-                Detector::Ppg(d) => d.rejected_samples(),
-            };
+    fn count_wave_rejects(&mut self, kind: WaveKind, t: f64) {
+        if let Some(s) = self.segment(kind).as_mut() {
+            let r = s.det.rejected_samples();
             let new = r - s.rejected_seen;
             s.rejected_seen = r;
             self.reject(t, new);
         }
     }
 
-    fn take_beats(&mut self, is_ecg: bool, beats: Vec<u64>) {
-        let seg = if is_ecg {
-            self.ecg.as_mut()
-        } else {
-            self.ppg.as_mut()
+    fn take_beats(&mut self, kind: WaveKind, beats: Vec<u64>) {
+        let Some(s) = self.segment(kind).as_mut() else {
+            return;
         };
-        let Some(s) = seg else { return };
         let mut out = Vec::new();
         for b in beats {
             if let Some(p) = s.last_beat {
@@ -769,7 +485,7 @@ impl FeatureExtractor {
             }
             s.last_beat = Some(b);
         }
-        let list = if is_ecg {
+        let list = if kind == WaveKind::Ecg {
             &mut self.ecg_rr
         } else {
             &mut self.ppg_rr
@@ -779,25 +495,15 @@ impl FeatureExtractor {
         }
     }
 
-    fn end_segment(&mut self, is_ecg: bool) {
-        let seg = if is_ecg {
-            self.ecg.as_mut()
-        } else {
-            self.ppg.as_mut()
+    fn end_segment(&mut self, kind: WaveKind) {
+        let Some(s) = self.segment(kind).as_mut() else {
+            return;
         };
-        let Some(s) = seg else { return };
         let t = s.start;
-        let beats = match &mut s.det {
-            Detector::Ecg(d) => d.finish(),
-            Detector::Ppg(d) => d.finish(),
-        };
-        self.take_beats(is_ecg, beats);
-        self.count_wave_rejects(is_ecg, t);
-        if is_ecg {
-            self.ecg = None;
-        } else {
-            self.ppg = None;
-        }
+        let beats = s.det.finish();
+        self.take_beats(kind, beats);
+        self.count_wave_rejects(kind, t);
+        *self.segment(kind) = None;
     }
 
     /// Ends all streams and returns the remaining windows up to the newest data.
@@ -809,8 +515,8 @@ impl FeatureExtractor {
     /// seconds): windows ending up to `end` are yielded even if the last sample or beat
     /// came a little earlier.
     pub fn finish_at(&mut self, end: f64) -> Vec<FeatureWindow> {
-        self.end_segment(true);
-        self.end_segment(false);
+        self.end_segment(WaveKind::Ecg);
+        self.end_segment(WaveKind::Ppg);
         if end.is_finite() {
             self.latest = self.latest.max(end);
         }

@@ -3,9 +3,11 @@
 //! threads, never on the audio thread.
 
 pub mod baseline;
+pub mod beat_detector;
 mod blocks;
 pub mod ecg_peaks;
 pub mod eda;
+pub mod feature_types;
 pub mod features;
 pub mod filters;
 pub mod hrv;

@@ -1,8 +1,9 @@
 //! Thompson sampling over a preset's timbre palettes.
 //!
-//! Each palette is an arm. Its reward is the arousal reduction that followed a session
-//! played with it (see [`super::arousal_reduction`]): a real number, roughly -1..1, and
-//! noisy. Rewards of one palette are modelled as Gaussian with unknown mean μ and unknown
+//! Each palette is an arm. Its reward is how far arousal moved toward the goal in a
+//! session played with it
+//! ([`SessionOutcome::reward`](crate::session::SessionOutcome::reward)): a real number in
+//! -1..1, and noisy. Rewards of one palette are modelled as Gaussian with unknown mean μ and unknown
 //! variance σ², under the conjugate Normal-Inverse-Gamma prior
 //!
 //! ```text

@@ -3,10 +3,13 @@
 //!
 //! # What is rewarded
 //!
-//! A session's reward is its arousal reduction, [`arousal_reduction`]: the arousal
-//! estimated at its start minus the arousal estimated at its end, both on the 0 (calm) ..
-//! 1 (stressed) scale of [`crate::mood`]. It lies in -1..1 and is positive when the
-//! listener ended calmer than they began. It is noisy: a listener's arousal drifts for
+//! A session's reward is how far arousal moved toward the preset's goal,
+//! [`SessionOutcome::reward`](crate::session::SessionOutcome::reward): for calming goals
+//! the arousal estimated over its first two minutes minus the mean arousal after them,
+//! both on the 0 (calm) .. 1 (stressed) scale of [`crate::mood`]. It lies in -1..1 (the
+//! scale the bandit's prior is set for) and is positive when the listener ended calmer
+//! than they began. [`arousal_reduction`] is the same difference for a start and an end
+//! value. It is noisy: a listener's arousal drifts for
 //! reasons no palette controls. Sessions without both estimates carry no reward, and
 //! sessions driven by simulated biometrics are recorded but never rewarded
 //! ([`PresetHistory::record`]), so a demo cannot teach the profile anything about the

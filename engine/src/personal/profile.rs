@@ -93,7 +93,7 @@ pub struct SessionRecord {
     pub arousal_start: Option<f64>,
     /// Arousal estimated near its end.
     pub arousal_end: Option<f64>,
-    /// Its reward, the arousal reduction ([`super::arousal_reduction`]), when known.
+    /// Its reward ([`crate::session::SessionOutcome::reward`]), when known.
     pub reward: Option<f64>,
     /// Whether the biometrics were simulated (such sessions are never rewarded).
     pub simulated: bool,

@@ -113,7 +113,8 @@ impl EngineHandle {
         }
     }
 
-    /// Crossfades (over 3 s) to a new soundscape built from `config`. Builds and
+    /// Crossfades (over [`SWITCH_CROSSFADE_S`] seconds) to a new soundscape built from
+    /// `config`. Builds and
     /// calibrates it here, on the control thread, then hands it over. Control thread.
     pub fn switch_to(&mut self, config: &SoundscapeConfig) -> Result<(), SwitchError> {
         self.collect_garbage();
@@ -127,11 +128,6 @@ impl EngineHandle {
             self.seed,
         ));
         self.switches.try_push(scape).map_err(|_| SwitchError::Busy)
-    }
-
-    /// Seconds a preset switch takes.
-    pub fn switch_crossfade_s(&self) -> f32 {
-        SWITCH_CROSSFADE_S
     }
 
     /// Pushes pending commands into the ring, as many as fit; returns how many are still

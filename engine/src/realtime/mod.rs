@@ -16,7 +16,7 @@ mod renderer;
 mod telemetry;
 
 pub use handle::{EngineHandle, SwitchError};
-pub use renderer::Renderer;
+pub use renderer::{Renderer, SWITCH_CROSSFADE_S};
 pub use telemetry::Telemetry;
 
 use isochord_dsp::{Content, Soundscape, SoundscapeConfig};

@@ -207,6 +207,7 @@ impl LiveSession {
             sender,
             thread: Some(thread),
             notes,
+            clock: super::run::SessionClock::Wall(session_start),
             started: Some(started),
         })
     }

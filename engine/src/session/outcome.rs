@@ -27,22 +27,60 @@ pub struct SessionOutcome {
 }
 
 impl SessionOutcome {
-    /// The session's reward for the palette bandit: how far and how soon arousal moved
-    /// toward the goal, relative to where it started. For calming goals (sleep,
-    /// relaxation) it is (start - mean after the first 2 minutes) / start; for uplift
-    /// the reverse; for focus the fall in distance from the goal arousal. `None` without
-    /// enough usable estimates.
+    /// The session's reward for the palette bandit: how far arousal moved toward the goal
+    /// once the session had had two minutes to act, on the 0 (calm) .. 1 (stressed)
+    /// scale, so it lies in -1..1, the scale the bandit's prior is set for
+    /// ([`crate::personal::bandit`]). For calming goals (sleep, relaxation) it is the
+    /// arousal over the first two minutes of estimates minus the mean arousal after them
+    /// (to the end, or the fade); for uplift the reverse; for focus the fall in distance
+    /// from `goal_arousal`. `None` without enough usable estimates.
     pub fn reward(&self, goal: crate::preset::Goal, goal_arousal: f64) -> Option<f64> {
         use crate::preset::Goal;
         let (s, a) = (self.arousal_start?, self.arousal_after_start?);
-        let scale = |x: f64| x.abs().max(0.1);
+        if !(s.is_finite() && a.is_finite()) {
+            return None;
+        }
         Some(match goal {
-            Goal::Sleep | Goal::Relaxation => (s - a) / scale(s),
-            Goal::Uplift => (a - s) / scale(1.0 - s),
-            Goal::Focus => {
-                let (ds, da) = ((s - goal_arousal).abs(), (a - goal_arousal).abs());
-                (ds - da) / scale(ds)
-            }
+            Goal::Sleep | Goal::Relaxation => s - a,
+            Goal::Uplift => a - s,
+            Goal::Focus => (s - goal_arousal).abs() - (a - goal_arousal).abs(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset::Goal;
+
+    fn outcome(start: f64, after: f64) -> SessionOutcome {
+        SessionOutcome {
+            arousal_start: Some(start),
+            arousal_end: Some(after),
+            arousal_after_start: Some(after),
+            usable_estimates: (10, 10),
+            escalations: 0,
+            events: 0,
+            breath_baseline: None,
+            allowance_used: 0.0,
+            leq_db: None,
+        }
+    }
+
+    #[test]
+    fn the_reward_stays_on_the_scale_the_bandit_prior_is_set_for() {
+        // a calm start that ends stressed: the worst session, not -9
+        let worst = outcome(0.05, 0.95).reward(Goal::Relaxation, 0.2).unwrap();
+        assert!((worst + 0.9).abs() < 1e-12, "{worst}");
+        assert!((outcome(0.8, 0.3).reward(Goal::Sleep, 0.2).unwrap() - 0.5).abs() < 1e-12);
+        assert!((outcome(0.1, 0.4).reward(Goal::Uplift, 0.6).unwrap() - 0.3).abs() < 1e-12);
+        assert!((outcome(0.9, 0.5).reward(Goal::Focus, 0.4).unwrap() - 0.4).abs() < 1e-12);
+        for (s, a) in [(0.0, 1.0), (1.0, 0.0), (0.02, 0.98), (0.5, 0.5)] {
+            for goal in [Goal::Sleep, Goal::Relaxation, Goal::Uplift, Goal::Focus] {
+                let r = outcome(s, a).reward(goal, 0.3).unwrap();
+                assert!((-1.0..=1.0).contains(&r), "{goal:?} {s} → {a}: {r}");
+            }
+        }
+        assert_eq!(outcome(f64::NAN, 0.5).reward(Goal::Sleep, 0.2), None);
     }
 }

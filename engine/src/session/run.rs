@@ -268,8 +268,17 @@ pub struct LiveSession {
     pub(crate) sender: Option<SampleSender>,
     pub(crate) thread: Option<JoinHandle<Result<LiveSummary, SessionError>>>,
     pub(crate) notes: Vec<String>,
+    pub(crate) clock: SessionClock,
     #[cfg(feature = "cpal")]
     pub(crate) started: Option<super::live::Started>,
+}
+
+/// Where a live session's time comes from.
+pub(crate) enum SessionClock {
+    /// Frames rendered by the host's callback.
+    Frames(Arc<HostShared>, f64),
+    /// The wall clock from the device's first callback.
+    Wall(Instant),
 }
 
 impl LiveSession {
@@ -296,7 +305,7 @@ impl LiveSession {
     /// let hr = session.take_sender().unwrap();
     /// std::thread::spawn(move || {
     ///     for s in 0..10 {
-    ///         hr.push(SensorData::Reading(Reading::new(s as f64, Value::HeartRate(70.0))));
+    ///         hr.push(SensorData::Reading(Reading { time: s as f64, value: Value::HeartRate(70.0) }));
     ///     }
     /// });
     /// let mut buf = [0.0f32; 2 * 256];
@@ -352,6 +361,7 @@ impl LiveSession {
         let (meter_tx, meter_rx) = HeapRb::<Meter>::new(HOST_METER_SLOTS).split();
         let audio = SessionAudio::new(scape, duration_s, fade_s, cmd_rx, meter_tx, shared.clone());
         let (tx, rx) = crossbeam_channel::unbounded();
+        let clock_shared = shared.clone();
         let control = HostControl {
             controller,
             shared,
@@ -375,6 +385,7 @@ impl LiveSession {
                 sender,
                 thread: Some(thread),
                 notes,
+                clock: SessionClock::Frames(clock_shared, sample_rate as f64),
                 #[cfg(feature = "cpal")]
                 started: None,
             },
@@ -420,6 +431,16 @@ impl LiveSession {
         let stop = self.stop.clone();
         ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
             .map_err(|e| SessionError::Failed(format!("cannot handle Ctrl-C: {e}")))
+    }
+
+    /// Session time now, seconds: what to stamp pushed readings with. In the host's
+    /// callback it is the time of the frames rendered so far; on a device, the time since
+    /// the device first asked for audio.
+    pub fn time(&self) -> f64 {
+        match &self.clock {
+            SessionClock::Frames(shared, sr) => shared.frames.load(Ordering::Relaxed) as f64 / sr,
+            SessionClock::Wall(start) => start.elapsed().as_secs_f64(),
+        }
     }
 
     /// Warnings from before the start (an unusable model or profile, content left out).
@@ -505,8 +526,9 @@ impl HostControl {
             if finished && self.meters.try_peek().is_none() {
                 break;
             }
-            if Arc::strong_count(&self.shared) == 1 {
-                // the host dropped its SessionAudio: nothing will play any more
+            if Arc::strong_count(&self.shared) <= 2 {
+                // the host dropped its SessionAudio (the session's clock holds the
+                // other reference): nothing will play any more
                 break;
             }
             let f_k = tick_frame(k, self.sr);
