@@ -6,7 +6,7 @@
 //! level over the session: **match** the measured state, **lead** toward
 //! [`Protocol::goal_arousal`] at a bounded rate, **sustain** what was reached, and
 //! **fade** to the end. Rates, ranges and thresholds are rules of thumb, so every one of
-//! them is here, in the preset, never in code (DOMAIN.md: "no published step sizes
+//! them is here, in the preset, never in code (docs/domain.md: "no published step sizes
 //! exist: ramp rates are preset parameters").
 
 use crate::duration::as_text;

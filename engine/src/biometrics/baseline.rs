@@ -1,7 +1,7 @@
 //! Per-person baseline: features expressed relative to the wearer's own resting period.
 //!
 //! Tonic EDA ranges from 0.14 to 5 µS between people and resting HRV varies as much
-//! (DOMAIN.md, "Detecting arousal"), so a model should see *changes* from the person's
+//! (docs/domain.md, "Detecting arousal"), so a model should see *changes* from the person's
 //! own state. The baseline is the first `duration_s` of the session (default 5 minutes):
 //! every window lying entirely inside it with quality at least `min_quality` contributes
 //! its feature values; when the period ends, each feature's mean and standard deviation

@@ -2,7 +2,7 @@
 //! responses (SCR), plus the sanity checks that keep a lost or saturated sensor from
 //! steering anything.
 //!
-//! Decomposition follows NeuroKit2 0.2.13's `eda_process` (DOMAIN.md conventions):
+//! Decomposition follows NeuroKit2 0.2.13's `eda_process` (docs/domain.md conventions):
 //! cleaning with a 4th-order Butterworth low-pass at 3 Hz (skipped at 6 Hz or less, e.g.
 //! Empatica's 4 Hz), then tonic = 2nd-order Butterworth low-pass at 0.05 Hz and phasic =
 //! 2nd-order high-pass at 0.05 Hz, both forward-backward.

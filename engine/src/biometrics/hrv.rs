@@ -2,7 +2,7 @@
 //! mean HR) and frequency domain (LF, HF, LF/HF), matching NeuroKit2 0.2.13's
 //! `hrv_time` and `hrv_frequency(normalize=False)` on the same series.
 //!
-//! Conventions (DOMAIN.md, "HRV and EDA conventions"):
+//! Conventions (docs/domain.md, "HRV and EDA conventions"):
 //! * SDNN uses ddof = 1; RMSSD = sqrt(mean(diff(RR)²)), differences only between
 //!   successive intervals (see [`super::rr_artifacts`]).
 //! * pNN50 comes in two conventions ([`Pnn50Convention`]); the default is the Task

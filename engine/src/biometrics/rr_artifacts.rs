@@ -7,7 +7,7 @@
 //! `intervals_successive` rule); across a gap (Empatica IBI with dropped beats, rejected
 //! beats, contact loss) they are not, and no successive difference is formed there.
 //!
-//! Rules (DOMAIN.md, "Artifacts"), applied in order:
+//! Rules (docs/domain.md, "Artifacts"), applied in order:
 //! 1. **Implausible**: outside 300–2000 ms (or not finite).
 //! 2. **Local median** (default on): an interval deviating more than 20 % from the
 //!    median of the 11 plausible intervals around it marks the beat that ends it as

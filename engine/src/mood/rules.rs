@@ -15,7 +15,7 @@
 //!
 //! Higher heart rate, lower vagal HRV (RMSSD), higher skin conductance and more
 //! skin-conductance responses and faster breathing all go with sympathetic arousal
-//! (DOMAIN.md, "Detecting arousal"). The scores are averaged with the weights of
+//! (docs/domain.md, "Detecting arousal"). The scores are averaged with the weights of
 //! [`RuleConfig`] (absolute and relative separately; the score is the mean of the two when
 //! both exist, so the level keeps its population meaning while the person's own changes
 //! sharpen it) and passed through a logistic: arousal = 1 / (1 + e^(-gain × score)).

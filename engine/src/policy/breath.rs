@@ -4,7 +4,7 @@
 //!
 //! Loudness swells at 75 % of a listener's baseline breathing rate slowed breathing more
 //! than a fixed 6/min, and EDA and heart rate fell with it (Leslie et al. 2019);
-//! resonance breathing is about 6/min (DOMAIN.md). The baseline is the median respiration
+//! resonance breathing is about 6/min (docs/domain.md). The baseline is the median respiration
 //! rate of the windows measured during the first [`BreathPacing::baseline`] of the session
 //! (from a respiration signal, or derived from RR or PPG by the feature extractor), or a
 //! listener's remembered baseline.

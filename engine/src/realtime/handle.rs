@@ -1,6 +1,5 @@
 //! The control side.
 
-use super::renderer::SWITCH_CROSSFADE_S;
 use super::telemetry::Telemetry;
 use isochord_dsp::{
     Command, Content, Key, Param, Scale, Soundscape, SoundscapeConfig, PARAM_COUNT,
@@ -113,7 +112,7 @@ impl EngineHandle {
         }
     }
 
-    /// Crossfades (over [`SWITCH_CROSSFADE_S`] seconds) to a new soundscape built from
+    /// Crossfades (over [`SWITCH_CROSSFADE_S`](super::SWITCH_CROSSFADE_S) seconds) to a new soundscape built from
     /// `config`. Builds and
     /// calibrates it here, on the control thread, then hands it over. Control thread.
     pub fn switch_to(&mut self, config: &SoundscapeConfig) -> Result<(), SwitchError> {

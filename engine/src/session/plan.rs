@@ -594,7 +594,7 @@ impl SessionPlan {
     pub(crate) fn live_controller(
         self,
         start: std::time::Instant,
-    ) -> Result<(Box<dyn Controller>, SessionEnd, Option<SampleSender>), SessionError> {
+    ) -> Result<LiveParts, SessionError> {
         let mut sender = None;
         let (c, e) = self.controller_with(|a| {
             use crate::biometrics::sources::{Replay, SourceThread, ThreadOptions, WallClock};
@@ -635,6 +635,9 @@ impl SessionPlan {
         Ok((c, e, sender))
     }
 }
+
+/// A live session's controller, what its end writes, and the sender of pushed readings.
+pub(crate) type LiveParts = (Box<dyn Controller>, SessionEnd, Option<SampleSender>);
 
 /// Access to an adaptive plan while its feed is opened.
 pub(crate) struct AdaptivePlanAccess<'a> {

@@ -3,7 +3,7 @@
 //! [`Simulator`](crate::biometrics::sources::Simulator), closing the loop for demos and
 //! for comparing policies.
 //!
-//! Its assumptions follow DOMAIN.md and are stated so they can be argued with:
+//! Its assumptions follow docs/domain.md and are stated so they can be argued with:
 //!
 //! * **Recovery**: without music, arousal relaxes toward the listener's resting level
 //!   with time constant `recovery_tau_s` (slow: tens of minutes).
