@@ -166,7 +166,7 @@ struct AdaptivePlan {
     finisher: Finisher,
 }
 
-/// A session ready to run: see the [module documentation](self).
+/// A session ready to run: see the [module documentation](crate::session).
 ///
 /// ```
 /// use isochord_engine::session::{AdaptiveOptions, Input, SessionPlan};

@@ -260,7 +260,7 @@ pub struct LiveSummary {
     pub recorded: Option<crate::live::RecordOutcome>,
 }
 
-/// A running live session: see the [module documentation](self). Its methods run on the
+/// A running live session: see the [module documentation](crate::session). Its methods run on the
 /// host's control thread (any thread but the audio thread).
 pub struct LiveSession {
     pub(crate) updates: Receiver<Update>,
@@ -278,6 +278,7 @@ pub(crate) enum SessionClock {
     /// Frames rendered by the host's callback.
     Frames(Arc<HostShared>, f64),
     /// The wall clock from the device's first callback.
+    #[cfg_attr(not(feature = "cpal"), allow(dead_code))]
     Wall(Instant),
 }
 
