@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct PlayArgs {
-    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano, nocturne, drift) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 20m, 1h30m (default: the preset's). The fade-out is inside it.

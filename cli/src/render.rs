@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano, nocturne, drift) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 10m, 1h30m (default: the preset's).
