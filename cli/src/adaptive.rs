@@ -49,6 +49,10 @@ pub struct AdaptiveArgs {
     /// decisions with reasons, parameters, level, allowance).
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --record, --log); without it an
+    /// existing file is refused. Devices and FIFOs are always written into.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl AdaptiveArgs {
@@ -274,9 +278,9 @@ impl Plan {
         let log = match &args.log {
             None => None,
             Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| {
-                    Failure::input(format!("{}: cannot write the log: {e}", path.display()))
-                })?;
+                let existing = isochord_engine::output::Existing::from_force(args.force);
+                let (file, _) = isochord_engine::output::open_direct(path, existing)
+                    .map_err(|e| Failure::input(format!("cannot write the log: {e}")))?;
                 let mut header = Map::new();
                 header.insert("preset".into(), json!(preset.name));
                 header.insert("goal".into(), json!(preset.goal));

@@ -90,8 +90,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
         None => None,
     };
+    let mut report_notes = Vec::new();
     if let Some(out) = &args.record {
-        check_output_path(out)?;
+        check_output_path(out, args.adaptive.force, &mut report_notes)?;
     }
     let duration = args.duration.unwrap_or(preset.duration);
     if duration < Duration::from_secs(1) {
@@ -104,6 +105,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         .parse()
         .expect("infallible");
     let mut report = Report::new(args.quiet, args.json);
+    for n in &report_notes {
+        report.note(n);
+    }
     // An adaptive session: check the input and build the plan before the device opens;
     // the input starts with the session clock.
     let mut sound = preset.sound.clone();
@@ -251,7 +255,14 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     );
 
     controller.finish(session_start.elapsed().as_secs_f64());
+    let mut output_failed: Option<String> = None;
     if let Some(f) = finisher {
+        if let (Some(log), Some(e)) = (&args.adaptive.log, f.outcome().and_then(|o| o.log_error)) {
+            output_failed = Some(format!(
+                "{}: the session log could not be written: {e}",
+                log.display()
+            ));
+        }
         let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
         for n in f.finish(goal) {
             report.note(&n);
@@ -267,7 +278,7 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     };
     let elapsed = session_start.elapsed();
     report.clear_status();
-    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
+    if let (Some(dir), Some(log), None) = (&args.report, &args.adaptive.log, &output_failed) {
         let options = isochord_engine::report::ReportOptions {
             wav: recorded.as_ref().and_then(|r| r.files.first().cloned()),
             ..Default::default()
@@ -284,10 +295,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
                     out.files.len()
                 ));
             }
-            Err(f) => report.note(&format!(
-                "warning: the report could not be written: {}",
-                f.message
-            )),
+            Err(f) => {
+                output_failed = Some(format!("the report could not be written: {}", f.message))
+            }
         }
     }
     report.event(json!({
@@ -325,6 +335,16 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         &outcome,
         recorded.as_ref(),
     ));
+    if let Some(m) = output_failed {
+        return Err(Failure::runtime(format!(
+            "{m}{}",
+            if recorded.is_some() {
+                " (the recording is complete and valid)"
+            } else {
+                ""
+            }
+        )));
+    }
     match outcome.end {
         End::Completed => Ok(ExitCode::SUCCESS),
         End::Interrupted => {
@@ -361,20 +381,22 @@ fn no_output(e: LiveError) -> String {
     }
 }
 
-fn check_output_path(out: &std::path::Path) -> Result<(), Failure> {
-    if out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            out.display()
-        )));
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
-        }
+/// Refuses a `--record` destination that cannot be written or exists (without
+/// `--force`); notes unfinished files that killed runs left beside it.
+fn check_output_path(
+    out: &std::path::Path,
+    force: bool,
+    notes: &mut Vec<String>,
+) -> Result<(), Failure> {
+    use isochord_engine::output;
+    let target = output::check(out, output::Existing::from_force(force)).map_err(Failure::input)?;
+    if let output::Target::File(dest) = &target {
+        notes.extend(
+            output::clean_leftovers(dest)
+                .notes()
+                .into_iter()
+                .map(|n| format!("note: {n}")),
+        );
     }
     Ok(())
 }

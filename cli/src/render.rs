@@ -6,6 +6,7 @@ use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use isochord_engine::output::{self, Existing};
 use isochord_engine::{
     format_duration, parse_duration, Automation, AutomationController, Controller, OfflineSession,
     Preset, SampleFormat, Static, WavSink,
@@ -66,18 +67,20 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let format: SampleFormat = args.format.parse().map_err(Failure::input)?;
-    if args.out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            args.out.display()
-        )));
+    let target = output::check(&args.out, Existing::from_force(args.adaptive.force))
+        .map_err(Failure::input)?;
+    // with the WAV on standard output, everything else goes to standard error
+    let to_stdout = target.is_stdout();
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if to_stdout { eprintln!($($t)*) } else { println!($($t)*) }
+        };
     }
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
+    if let output::Target::File(dest) = &target {
+        for n in output::clean_leftovers(dest).notes() {
+            if !args.quiet {
+                eprintln!("note: {n}");
+            }
         }
     }
     let duration = args.duration.unwrap_or(preset.duration);
@@ -193,7 +196,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     let rendered = Duration::from_secs_f64(outcome.frames as f64 / sr);
     if !args.quiet {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        println!(
+        say!(
             "rendered {} ({}) at {} Hz {} → {}",
             preset.name,
             format_duration(rendered),
@@ -202,13 +205,13 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             names.join(", ")
         );
         if files.len() > 1 {
-            println!(
+            say!(
                 "split into {} parts: one WAV file holds at most 4 GB",
                 files.len()
             );
         }
         let m = &outcome.meter;
-        println!(
+        say!(
             "level: RMS {:.1} dBFS, peak {:.1} dBFS (ceiling {:.1} dBFS){}",
             m.rms_dbfs(),
             m.peak_dbfs(),
@@ -222,7 +225,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 String::new()
             }
         );
-        println!(
+        say!(
             "time: {:.2} s ({:.0}× real time){}",
             elapsed,
             rendered.as_secs_f64() / elapsed.max(1e-9),
@@ -245,9 +248,10 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         );
     }
     if let Some(f) = finisher {
-        if let (Some(o), false) = (f.outcome(), args.quiet) {
+        let f_outcome = f.outcome();
+        if let (Some(o), false) = (f_outcome.clone(), args.quiet) {
             let a = |x: Option<f64>| x.map_or("--".to_string(), |v| format!("{v:.2}"));
-            println!(
+            say!(
                 "session: arousal {} at the start → {} at the end ({} of {} estimates usable); {} events, {} escalations; breathing baseline {}; sound allowance used {:.2} % (Leq {})",
                 a(o.arousal_start),
                 a(o.arousal_end),
@@ -266,8 +270,22 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 eprintln!("{n}");
             }
         }
+        if let (Some(log), Some(e)) = (
+            &args.adaptive.log,
+            f_outcome.as_ref().and_then(|o| o.log_error.clone()),
+        ) {
+            return Err(Failure::runtime(format!(
+                "{}: the session log could not be written: {e}; {} is complete and valid, the log is not",
+                log.display(),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         if let (Some(log), false) = (&args.adaptive.log, args.quiet) {
-            println!("log: {}", log.display());
+            say!("log: {}", log.display());
         }
     }
     if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {

@@ -38,6 +38,10 @@ pub struct BatchArgs {
     /// Print nothing but errors and the final line.
     #[arg(long, short)]
     quiet: bool,
+    /// Replace each session's WAV and log where they already exist (without it, such a
+    /// session fails).
+    #[arg(long)]
+    force: bool,
 }
 
 struct Outcome {
@@ -79,6 +83,9 @@ fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json,
         .arg("--seed")
         .arg(a.seed.to_string())
         .arg("--quiet");
+    if a.force {
+        cmd.arg("--force");
+    }
     if let Some(d) = a.duration {
         cmd.arg("--duration").arg(format!("{}s", d.as_secs_f64()));
     }

@@ -65,6 +65,9 @@ pub struct SessionData {
     pub decisions: Vec<Decision>,
     /// The closing summary record; `None` when the process stopped before writing it.
     pub summary: Option<Map<String, Json>>,
+    /// The 1-based number of a torn last line that was left out (the process was killed
+    /// while writing it), if there was one.
+    pub torn_line: Option<usize>,
 }
 
 impl SessionData {
@@ -82,8 +85,12 @@ impl SessionData {
     pub fn partial_reason(&self) -> Option<String> {
         let Some(s) = &self.summary else {
             return Some(format!(
-                "the log ends at {:.0} s without its summary line: the session stopped before its end",
-                self.end_s()
+                "the log ends at {:.0} s without its summary line: the session stopped before its end{}",
+                self.end_s(),
+                match self.torn_line {
+                    Some(n) => format!(" (its last line, {n}, was cut off mid-record and is left out)"),
+                    None => String::new(),
+                }
             ));
         };
         let t = s.get("t").and_then(Json::as_f64).unwrap_or(self.end_s());
@@ -130,23 +137,23 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
     let mut rows: Vec<Row> = Vec::new();
     let mut decisions = Vec::new();
     let mut summary = None;
+    let mut torn_line = None;
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
             continue;
         }
         let last = i + 1 == lines.len();
-        let value: Json = serde_json::from_str(line).map_err(|e| {
-            if last && !ends_with_newline && e.is_eof() {
-                ReportError::at(
-                    path,
-                    n,
-                    format!("truncated record (the line stops mid-way: {e})"),
-                )
-            } else {
-                ReportError::at(path, n, format!("not valid JSON: {e}"))
+        let value: Json = match serde_json::from_str(line) {
+            Ok(v) => v,
+            // a killed process leaves at most its last line cut off mid-record: that
+            // record is left out and the session reported as partial
+            Err(e) if last && !ends_with_newline && e.is_eof() && header.is_some() => {
+                torn_line = Some(n);
+                break;
             }
-        })?;
+            Err(e) => return Err(ReportError::at(path, n, format!("not valid JSON: {e}"))),
+        };
         let Json::Object(rec) = value else {
             return Err(ReportError::at(path, n, "a record must be a JSON object"));
         };
@@ -236,5 +243,6 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
         rows,
         decisions,
         summary,
+        torn_line,
     })
 }

@@ -61,6 +61,9 @@ pub struct SessionOutcome {
     pub allowance_used: f64,
     /// Equivalent continuous level, dB SPL.
     pub leq_db: Option<f64>,
+    /// Why the session log could not be written (the first error), if it could not: the
+    /// run must fail, since the log is the session's record.
+    pub log_error: Option<String>,
 }
 
 impl SessionOutcome {
@@ -357,11 +360,14 @@ impl AdaptiveController {
             breath_baseline: self.policy.breath().baseline(),
             allowance_used: self.allowance.used(),
             leq_db: self.allowance.leq_db(),
+            log_error: None,
         };
+        let mut outcome = outcome;
         if let Some(log) = self.log.as_mut() {
             let pending = std::mem::take(&mut self.pending);
             log.summary(self.time, &outcome, &self.allowance, &pending);
             log.flush();
+            outcome.log_error = log.error().map(str::to_string);
         }
         if let Ok(mut slot) = self.outcome.lock() {
             *slot = Some(outcome.clone());
