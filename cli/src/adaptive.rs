@@ -91,6 +91,7 @@ pub fn prepare(
 ) -> Result<Prepared, Failure> {
     let input: InputSpec = spec.parse().map_err(Failure::input)?;
     let mut plan = Plan::new(preset, duration_s, &input, spec, args, seed)?;
+    plan.notes.extend(input.warnings());
     let source = match &input {
         InputSpec::Simulator => Some(plan.simulated_source(seed)),
         InputSpec::E4(_) | InputSpec::File(_) => Some(input.open_file().map_err(Failure::input)?),
@@ -287,6 +288,10 @@ impl Plan {
                 header.insert("palette".into(), json!(palette_name));
                 header.insert("source".into(), json!(source_name));
                 header.insert("simulated".into(), json!(simulated));
+                header.insert("replay".into(), json!(input.is_replay()));
+                if let Some(t) = input.recording_start() {
+                    header.insert("recording_started_at".into(), json!(t));
+                }
                 header.insert("estimator".into(), json!(estimator.name()));
                 header.insert("seed".into(), json!(seed));
                 header.insert("duration_s".into(), json!(duration_s));

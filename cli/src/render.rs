@@ -111,8 +111,9 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 args.seed,
             )?;
             let source = source.expect("file and simulated inputs open at once");
-            if !args.quiet {
-                for n in &plan.notes {
+            // warnings even with --quiet: they say what the session lacks
+            for n in &plan.notes {
+                if !args.quiet || n.starts_with("warning") {
                     eprintln!("{n}");
                 }
             }
@@ -264,6 +265,17 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 o.leq_db.map_or("--".into(), |l| format!("{l:.1} dB SPL")),
             );
         }
+        if let (Some(o), Some(spec)) = (&f_outcome, &args.biometrics) {
+            if let Some(line) = input_loss_line(spec, o) {
+                eprintln!("{line}");
+            }
+            if o.input_items == 0 {
+                return Err(Failure::input(format!(
+                    "{spec}: no usable readings ({} rejected, {} ignored): nothing steered the session; the log lists the rejected rows",
+                    o.input_rejected, o.input_ignored
+                )));
+            }
+        }
         let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
         for n in f.finish(goal) {
             if !args.quiet || n.starts_with("warning") {
@@ -303,4 +315,23 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on what the input lost (rejected and ignored rows), or `None` when nothing was.
+pub fn input_loss_line(spec: &str, o: &isochord_engine::session::SessionOutcome) -> Option<String> {
+    if o.input_rejected == 0 && o.input_ignored == 0 {
+        return None;
+    }
+    let total = o.input_items + o.input_rejected;
+    Some(format!(
+        "warning: {spec}: {} of {} readings rejected ({:.1} %: malformed, implausible or out of order){}; the log lists them",
+        o.input_rejected,
+        total,
+        100.0 * o.input_rejected as f64 / total.max(1) as f64,
+        if o.input_ignored > 0 {
+            format!(", {} ignored (unknown columns or keys)", o.input_ignored)
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -61,6 +61,14 @@ pub struct SessionOutcome {
     pub allowance_used: f64,
     /// Equivalent continuous level, dB SPL.
     pub leq_db: Option<f64>,
+    /// Readings and waveform chunks the input delivered and the session used (waveform
+    /// samples the features rejected are subtracted).
+    pub input_items: u64,
+    /// Input items rejected: by the source (malformed, implausible, unreadable) and by
+    /// the features (out of range, out of order beyond the windows' reach).
+    pub input_rejected: u64,
+    /// Input items well formed but not used (unknown columns, keys, addresses).
+    pub input_ignored: u64,
     /// Why the session log could not be written (the first error), if it could not: the
     /// run must fail, since the log is the session's record.
     pub log_error: Option<String>,
@@ -105,6 +113,7 @@ pub struct AdaptiveController {
     new_window: bool,
     next_log: f64,
     issues_reported: HashMap<String, u64>,
+    input_counts: (u64, u64, u64),
     estimates: Vec<(f64, f64, bool)>,
     out_second: (f64, f64, f32),
     events_total: usize,
@@ -150,6 +159,7 @@ impl AdaptiveController {
             new_window: false,
             next_log: 1.0,
             issues_reported: HashMap::new(),
+            input_counts: (0, 0, 0),
             estimates: Vec::new(),
             out_second: (0.0, 0.0, 0.0),
             events_total: 0,
@@ -224,6 +234,7 @@ impl AdaptiveController {
         for item in &items {
             match item {
                 Ok(data) => {
+                    self.input_counts.0 += 1;
                     self.second.add(data);
                     self.policy.data_seen(data.time().min(time));
                     let windows = self.extractor.push(data);
@@ -233,6 +244,11 @@ impl AdaptiveController {
                 }
                 Err(issue) => {
                     self.second.issues += 1;
+                    if issue.kind == IssueKind::Unused {
+                        self.input_counts.2 += 1;
+                    } else {
+                        self.input_counts.1 += 1;
+                    }
                     // report the first of each kind and field, then every 100th
                     let key = format!(
                         "{:?}:{}",
@@ -360,6 +376,12 @@ impl AdaptiveController {
             breath_baseline: self.policy.breath().baseline(),
             allowance_used: self.allowance.used(),
             leq_db: self.allowance.leq_db(),
+            input_items: self
+                .input_counts
+                .0
+                .saturating_sub(self.extractor.rejected_total()),
+            input_rejected: self.input_counts.1 + self.extractor.rejected_total(),
+            input_ignored: self.input_counts.2,
             log_error: None,
         };
         let mut outcome = outcome;
