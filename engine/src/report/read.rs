@@ -61,7 +61,8 @@ pub struct SessionData {
     pub header: Map<String, Json>,
     /// One row per logged second, in time order.
     pub rows: Vec<Row>,
-    /// Every decision logged, in time order.
+    /// Every decision logged, sorted by time (stable: same-time decisions keep the log's
+    /// order).
     pub decisions: Vec<Decision>,
     /// The closing summary record; `None` when the process stopped before writing it.
     pub summary: Option<Map<String, Json>>,
@@ -99,6 +100,27 @@ impl SessionData {
                 Some(format!("stopped early at {t:.0} s of the planned {p:.0} s"))
             }
             _ => None,
+        }
+    }
+
+    /// Whether the session replayed a recording (rendered after the fact) rather than
+    /// measuring the listener as it played.
+    pub fn is_replay(&self) -> bool {
+        self.header.get("replay").and_then(Json::as_bool) == Some(true)
+    }
+
+    /// When the physiological data were recorded (RFC 3339 UTC): the recording's own
+    /// start time for a replay that has one (`recording_started_at`), the session's
+    /// start for a live or simulated one; `None` for a replay of a recording without a
+    /// start time.
+    pub fn recording_start(&self) -> Option<String> {
+        if let Some(t) = self.fact("recording_started_at") {
+            return Some(t);
+        }
+        if self.is_replay() {
+            None
+        } else {
+            self.fact("started_at")
         }
     }
 
@@ -237,6 +259,9 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
         }
     }
     let header = header.expect("a non-empty log has a first record");
+    // decisions are logged with the second they were written in, some with an earlier
+    // time of their own (an estimate's window end): the report lists them in time order
+    decisions.sort_by(|a, b| a.time.total_cmp(&b.time));
     Ok(SessionData {
         path: path.to_path_buf(),
         header,
