@@ -199,7 +199,10 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         rate,
         live.sample_format(),
         match (buffer.fixed, buffer.frames) {
-            (true, Some(n)) => format!("buffer {n} frames"),
+            (true, Some(n)) => format!(
+                "buffer {n} frames ({:.0} ms; grows after repeated underruns)",
+                1000.0 * n as f64 / rate as f64
+            ),
             (_, Some(n)) => format!("device's buffer ({n} frames)"),
             (_, None) => "device's buffer".to_string(),
         },
@@ -257,6 +260,12 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     controller.finish(session_start.elapsed().as_secs_f64());
     let mut output_failed: Option<String> = None;
     if let Some(f) = finisher {
+        if let Some(n) = f.outcome().map(|o| o.input_lost).filter(|n| *n > 0) {
+            report.event(json!({"event": "input_lost", "items": n}));
+            report.note(&format!(
+                "warning: {n} input items were lost before the session could read them (the log has when)"
+            ));
+        }
         if let (Some(log), Some(e)) = (&args.adaptive.log, f.outcome().and_then(|o| o.log_error)) {
             output_failed = Some(format!(
                 "{}: the session log could not be written: {e}",
@@ -543,6 +552,12 @@ impl Session {
             while let Some(event) = live.next_event() {
                 let lost = event.needs_reopen();
                 report_event(report, &event, t, live.underruns());
+                // underruns and losses are what the listener heard: into the log too
+                controller.note(isochord_engine::live::playback_event(
+                    &event,
+                    t,
+                    live.underruns(),
+                ));
                 if lost {
                     if fading.is_some() {
                         // the session is ending anyway
@@ -564,6 +579,50 @@ impl Session {
                         };
                     }
                     report_reopened(report, live, t);
+                    controller.note(isochord_engine::policy::SessionEvent::new(
+                        t,
+                        isochord_engine::policy::EventKind::Playback,
+                        format!(
+                            "output reopened on {} [{}]",
+                            live.device_name(),
+                            live.device_id()
+                        ),
+                    ));
+                }
+            }
+            // repeated underruns: a larger buffer, with the latency it adds shown
+            if fading.is_none() {
+                match live.grow_after_underruns() {
+                    Ok(Some(g)) => {
+                        let m = format!(
+                            "output buffer grew from {} to {} frames ({:.0} ms) after repeated underruns",
+                            g.from, g.to, g.latency_ms
+                        );
+                        report.event(json!({"event": "buffer_grown", "elapsed_s": round3(t),
+                            "from": g.from, "to": g.to, "latency_ms": g.latency_ms}));
+                        report.note(&m);
+                        controller.note(isochord_engine::policy::SessionEvent::new(
+                            t,
+                            isochord_engine::policy::EventKind::Playback,
+                            m,
+                        ));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        report.note(&format!(
+                            "warning: the buffer could not grow: {e}; reopening"
+                        ));
+                        if let Err(msg) = self.recover(live, stop, report) {
+                            whole.merge(&second);
+                            return Outcome {
+                                end: End::DeviceFailed(msg),
+                                faded_out,
+                                level: whole,
+                                stream_missing_frames: stream_missing_frames(latest.as_ref()),
+                            };
+                        }
+                        report_reopened(report, live, t);
+                    }
                 }
             }
 

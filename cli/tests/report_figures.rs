@@ -280,7 +280,6 @@ fn units_explanations_and_labels() {
             || page.contains("The device's own heart rate peaks at 135 /min"),
         "no peak note"
     );
-
 }
 
 #[test]
@@ -303,5 +302,8 @@ fn the_last_phase_label_stays_inside_the_plot() {
     };
     let right = num("x") + num("width");
     // "close" at font size ~10: about 27 px wide
-    assert!(x + 27.0 <= right + 0.5, "label at {x}, plot ends at {right}");
+    assert!(
+        x + 27.0 <= right + 0.5,
+        "label at {x}, plot ends at {right}"
+    );
 }

@@ -120,6 +120,26 @@ fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<St
             summary["rmssd_ms"]["baseline_beats"], summary["rmssd_ms"]["closing_beats"], super::summary::MIN_BEATS
         ));
     }
+    let pb = &summary["playback"];
+    let (under, lost) = (
+        pb["underruns"].as_u64().unwrap_or(0),
+        pb["device_losses"].as_u64().unwrap_or(0),
+    );
+    if under + lost > 0 {
+        let times: Vec<String> = pb["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["time_s"].as_f64())
+            .map(|t| crate::format_duration(std::time::Duration::from_secs_f64(t.max(0.0).round())))
+            .collect();
+        notes.push(format!(
+            "Live playback: {under} underrun{} (gaps the listener heard; a recording of the session does not contain them) and {lost} device loss{}, at {}.",
+            if under == 1 { "" } else { "s" },
+            if lost == 1 { "" } else { "es" },
+            times.join(", ")
+        ));
+    }
     if data.header.get("simulated").and_then(Json::as_bool) == Some(true) {
         notes.push("The biometrics are SIMULATED: this session did not measure a person.".into());
     }

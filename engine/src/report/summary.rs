@@ -41,6 +41,9 @@
 //!   seconds in which the newest estimate abstained.
 //! - **Sound allowance** (`allowance`): the last second's meter: share of the weekly
 //!   allowance used, dose (Pa²h), Leq (dB SPL), and whether the level was calibrated.
+//! - **Live playback** (`playback`): the decisions of kind `playback`: underruns (gaps
+//!   the listener heard, which a `--record` file does not contain), device losses and
+//!   stalls, with their times; empty for offline renders.
 //! - **Escalations** (`escalations`): the decisions of kind `escalation`, with their
 //!   times and messages; `review_flags` counts every decision marked for review.
 //!
@@ -271,6 +274,16 @@ pub fn summarise(d: &SessionData) -> Json {
         .map(|e| json!({"time_s": e.time, "message": e.message}))
         .collect();
 
+    let playback: Vec<&super::timeline::Decision> = d
+        .decisions
+        .iter()
+        .filter(|e| e.kind == "playback")
+        .collect();
+    let playback = json!({
+        "underruns": playback.iter().filter(|e| e.message.starts_with("output underrun")).count(),
+        "device_losses": playback.iter().filter(|e| e.message.starts_with("output device lost") || e.message.contains("stalled")).count(),
+        "events": playback.iter().map(|e| json!({"time_s": e.time, "message": e.message})).collect::<Vec<_>>(),
+    });
     let fact = |k: &str| d.header.get(k).cloned().unwrap_or(Json::Null);
     let partial = d.partial_reason();
     json!({
@@ -311,6 +324,7 @@ pub fn summarise(d: &SessionData) -> Json {
         "signal_quality": quality,
         "allowance": allowance,
         "escalations": { "count": escalations.len(), "events": escalations },
+        "playback": playback,
         "decisions": d.decisions.len(),
         "review_flags": d.decisions.iter().filter(|e| e.review).count(),
     })

@@ -18,6 +18,9 @@ use isochord_dsp::{Command, SoundscapeConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Seconds between two reports of lost input.
+pub const LOSS_REPORT_S: f64 = 10.0;
+
 /// Everything an adaptive session needs besides its feed.
 pub struct AdaptiveSetup {
     /// The protocol (from the preset).
@@ -69,6 +72,9 @@ pub struct SessionOutcome {
     pub input_rejected: u64,
     /// Input items well formed but not used (unknown columns, keys, addresses).
     pub input_ignored: u64,
+    /// Input items lost before the session could use them: dropped because the input
+    /// thread's channel was full, or lost in the kernel (an OSC flood).
+    pub input_lost: u64,
     /// Why the session log could not be written (the first error), if it could not: the
     /// run must fail, since the log is the session's record.
     pub log_error: Option<String>,
@@ -114,6 +120,8 @@ pub struct AdaptiveController {
     next_log: f64,
     issues_reported: HashMap<String, u64>,
     input_counts: (u64, u64, u64),
+    /// (lost so far, lost not yet reported, when the next report may be made)
+    input_lost: (u64, u64, f64),
     estimates: Vec<(f64, f64, bool)>,
     out_second: (f64, f64, f32),
     events_total: usize,
@@ -160,6 +168,7 @@ impl AdaptiveController {
             next_log: 1.0,
             issues_reported: HashMap::new(),
             input_counts: (0, 0, 0),
+            input_lost: (0, 0, 0.0),
             estimates: Vec::new(),
             out_second: (0.0, 0.0, 0.0),
             events_total: 0,
@@ -276,12 +285,39 @@ impl AdaptiveController {
             }
         }
         self.items = items;
+        self.note_losses(time);
         if self.feed.finished() && !self.ended_reported {
             self.ended_reported = true;
             self.event(SessionEvent::new(
                 time,
                 EventKind::Sensor,
                 format!("input {} ended", self.info.name),
+            ));
+        }
+    }
+
+    /// Input lost before it reached the session (a full channel, a UDP flood): counted,
+    /// and logged as an event at most every [`LOSS_REPORT_S`] seconds.
+    fn note_losses(&mut self, time: f64) {
+        let Some(st) = self.feed.stats() else { return };
+        let lost = st.dropped + st.lost;
+        if lost > self.input_lost.0 {
+            self.input_lost.1 += lost - self.input_lost.0;
+            self.input_lost.0 = lost;
+        }
+        if self.input_lost.1 > 0 && time >= self.input_lost.2 {
+            let new = std::mem::take(&mut self.input_lost.1);
+            self.input_lost.2 = time + LOSS_REPORT_S;
+            let arrived = st.delivered + lost;
+            self.event(SessionEvent::new(
+                time,
+                EventKind::Sensor,
+                format!(
+                    "{new} input items lost ({lost} in all, {:.1} % of what arrived: {} dropped by a full input queue, {} by the system's receive buffer): the input came faster than it could be read",
+                    100.0 * lost as f64 / arrived.max(1) as f64,
+                    st.dropped,
+                    st.lost
+                ),
             ));
         }
     }
@@ -382,6 +418,7 @@ impl AdaptiveController {
                 .saturating_sub(self.extractor.rejected_total()),
             input_rejected: self.input_counts.1 + self.extractor.rejected_total(),
             input_ignored: self.input_counts.2,
+            input_lost: self.input_lost.0,
             log_error: None,
         };
         let mut outcome = outcome;
@@ -457,6 +494,10 @@ impl Controller for AdaptiveController {
         AdaptiveController::take_events(self)
     }
 
+    fn note(&mut self, event: SessionEvent) {
+        self.event(event);
+    }
+
     fn status_text(&self) -> Option<String> {
         let s = self.policy.status();
         let est = self.latest_estimate.as_ref();
@@ -477,12 +518,17 @@ impl Controller for AdaptiveController {
             None => format!("{:.1}/min", s.breath_guide),
         };
         Some(format!(
-            "{} · {} · arousal {} · breath {} · allowance {:.2} %{}",
+            "{} · {} · arousal {} · breath {} · allowance {:.2} %{}{}",
             s.phase,
             s.action.name(),
             arousal,
             breath,
             100.0 * self.allowance.used(),
+            if self.input_lost.0 > 0 {
+                format!(" · input lost {}", self.input_lost.0)
+            } else {
+                String::new()
+            },
             if self.info.simulated {
                 " · SIMULATED"
             } else {
