@@ -450,7 +450,8 @@ impl LiveOutput {
     /// Grows the buffer after repeated underruns: when [`UNDERRUNS_TO_GROW`] underruns
     /// came within [`UNDERRUN_SPAN`] (and none since the last growth was acted on), the
     /// stream is reopened on the same device with twice the callback size, up to
-    /// [`MAX_GROWN_BUFFER_FRAMES`] and the device's largest. The reopening itself is
+    /// [`MAX_GROWN_BUFFER_FRAMES`] and the device's largest (twice the size asked for;
+    /// a device may grant less). The reopening itself is
     /// one short gap; the renderer and its sound carry on. Returns the growth, if any.
     /// Call it from the control loop, after [`LiveOutput::next_event`]. Control thread.
     pub fn grow_after_underruns(&mut self) -> Result<Option<BufferGrowth>, LiveError> {
@@ -471,20 +472,22 @@ impl LiveOutput {
         if self.underrun_times.len() < UNDERRUNS_TO_GROW || !self.is_playing() {
             return Ok(None);
         }
-        let current = self
-            .buffer
-            .frames
-            .or(self.buffer.requested)
+        // double what was asked for (a device may grant less than it is asked, so
+        // doubling what it granted could fall short of double)
+        let asked = self
+            .requested
+            .or(self.buffer.frames)
             .unwrap_or(DEFAULT_BUFFER_FRAMES)
             .max(1);
+        let current = self.buffer.frames.unwrap_or(asked);
         let ceiling = self
             .device
             .buffer_range()
             .map_or(MAX_GROWN_BUFFER_FRAMES, |(_, max)| {
                 max.min(MAX_GROWN_BUFFER_FRAMES)
             });
-        let next = (current.saturating_mul(2)).min(ceiling);
-        if next <= current {
+        let next = (asked.saturating_mul(2)).min(ceiling);
+        if next <= asked {
             self.underrun_times.clear();
             return Ok(None);
         }
