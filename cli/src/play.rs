@@ -39,7 +39,8 @@ pub struct PlayArgs {
     #[arg(long)]
     device: Option<String>,
     /// Callback size to ask the device for, frames (0: the device's default). A size the
-    /// device does not support falls back to its default.
+    /// device does not support falls back to its default. After repeated underruns the
+    /// stream is reopened with twice the size (up to 8192 frames), and says so.
     #[arg(long, default_value_t = DEFAULT_BUFFER_FRAMES, value_parser = clap::value_parser!(u32).range(0..=65_536))]
     buffer: u32,
     /// Also record exactly what is played to this WAV file (32-bit float).
@@ -590,8 +591,9 @@ impl Session {
                     ));
                 }
             }
-            // repeated underruns: a larger buffer, with the latency it adds shown
-            if fading.is_none() {
+            // repeated underruns: a larger buffer, with the latency it adds shown (also
+            // during a long closing fade, not in its last seconds)
+            if fading.is_none_or(|end| end - t > 3.0) {
                 match live.grow_after_underruns() {
                     Ok(Some(g)) => {
                         let m = format!(
