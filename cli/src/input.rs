@@ -147,6 +147,8 @@ impl InputSpec {
             InputSpec::E4(dir) => E4Source::open(dir, E4Options::default())
                 .ok()
                 .map(|s| isochord_engine::session::log::format_utc(s.start_unix().floor() as i64)),
+            InputSpec::File(path) => first_unix_time(path)
+                .map(|s| isochord_engine::session::log::format_utc(s.floor() as i64)),
             _ => None,
         }
     }
@@ -201,6 +203,57 @@ pub fn simulator(seed: u64, duration_s: f64, arousal: f64) -> (Simulator, Simula
     });
     let h = sim.handle();
     (sim, h)
+}
+
+/// The first time stamp of a readings file when it is a unix time (seconds from 10⁸,
+/// milliseconds from 10¹¹, as the sources read them), in unix seconds: the CSV's time
+/// column (`time`, `t`, `timestamp`, `time_s`) or the JSON Lines' `time`, within the first
+/// 100 lines. `None` for relative times.
+fn first_unix_time(path: &Path) -> Option<f64> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).ok()?;
+    let mut lines = std::io::BufReader::new(file).lines().take(100);
+    let unix = |t: f64| {
+        if t >= 1e11 {
+            Some(t / 1000.0)
+        } else if t >= 1e8 {
+            Some(t)
+        } else {
+            None
+        }
+    };
+    let is_time = |h: &str| {
+        matches!(
+            h.trim().to_ascii_lowercase().as_str(),
+            "time" | "t" | "timestamp" | "time_s"
+        )
+    };
+    let first = lines.next()?.ok()?;
+    if first.trim_start().starts_with('{') {
+        for line in std::iter::once(first).chain(lines.map_while(Result::ok)) {
+            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+            if let Some(t) = v.get("time").and_then(serde_json::Value::as_f64) {
+                return unix(t);
+            }
+        }
+        return None;
+    }
+    let sep = if first.contains(';') && !first.contains(',') {
+        ';'
+    } else {
+        ','
+    };
+    let col = first.split(sep).position(is_time)?;
+    for line in lines.map_while(Result::ok) {
+        if let Some(t) = line
+            .split(sep)
+            .nth(col)
+            .and_then(|c| c.trim().parse::<f64>().ok())
+        {
+            return unix(t);
+        }
+    }
+    None
 }
 
 fn open_readings(path: &Path) -> Result<Box<dyn Source>, String> {

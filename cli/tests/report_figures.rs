@@ -235,6 +235,22 @@ fn a_replayed_recording_carries_its_own_dates() {
     for e in bundle["entry"].as_array().unwrap() {
         assert!(e["resource"]["effectivePeriod"].is_null());
     }
+
+    // a file with unix time stamps (milliseconds) carries its start
+    let jl = dir.path().join("unix.jsonl");
+    let mut rows = String::new();
+    for i in 0..300u64 {
+        rows.push_str(&format!(
+            "{{\"time\": {}, \"hr\": 70}}\n",
+            1_650_000_000_000u64 + 1000 * i
+        ));
+    }
+    std::fs::write(&jl, rows).unwrap();
+    let dir3 = tempfile::tempdir().unwrap();
+    let out = report(dir3.path(), s(&jl), "3m");
+    let sess = json(&out.join("summary.json"))["session"].clone();
+    // 1650000000 s is 2022-04-15T05:20:00Z
+    assert_eq!(sess["recording_started_at"], "2022-04-15T05:20:00Z");
 }
 
 #[test]
