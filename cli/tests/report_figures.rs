@@ -323,3 +323,45 @@ fn the_last_phase_label_stays_inside_the_plot() {
         "label at {x}, plot ends at {right}"
     );
 }
+
+#[test]
+fn playback_events_are_summed_up_with_their_times() {
+    // a live session's log: the same records with an underrun and a device loss in them
+    let dir = tempfile::tempdir().unwrap();
+    let out = report(dir.path(), "sim", "3m");
+    let logged = std::fs::read_to_string(out.join("session.jsonl")).unwrap();
+    let mut lines: Vec<Value> = logged
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let add = |rec: &mut Value, t: f64, message: &str, review: bool| {
+        let d = serde_json::json!({"time": t, "kind": "playback", "message": message, "review": review});
+        match rec["decisions"].as_array_mut() {
+            Some(a) => a.push(d),
+            None => rec["decisions"] = serde_json::json!([d]),
+        }
+    };
+    add(
+        &mut lines[42],
+        41.3,
+        "output underrun (1 so far): the device ran out of samples and the listener heard a gap",
+        false,
+    );
+    add(&mut lines[90], 89.9, "output device lost: unplugged", true);
+    let live = dir.path().join("live.jsonl");
+    let body: Vec<String> = lines.iter().map(|v| v.to_string()).collect();
+    std::fs::write(&live, body.join("\n") + "\n").unwrap();
+    let rep = dir.path().join("live-report");
+    let o = isochord(&["report", s(&live), "--out", s(&rep)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let pb = json(&rep.join("summary.json"))["playback"].clone();
+    assert_eq!(pb["underruns"], 1, "{pb}");
+    assert_eq!(pb["device_losses"], 1, "{pb}");
+    assert_eq!(pb["events"][0]["time_s"], 41.3);
+    let page = std::fs::read_to_string(rep.join("report.html")).unwrap();
+    assert!(
+        page.contains("Live playback: 1 underrun (gaps the listener heard"),
+        "no playback note"
+    );
+    assert!(page.contains("at 41s, 1m30s"), "times in the note");
+}
