@@ -49,6 +49,10 @@ pub struct AdaptiveArgs {
     /// decisions with reasons, parameters, level, allowance).
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --record, --log); without it an
+    /// existing file is refused. Devices and FIFOs are always written into.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl AdaptiveArgs {
@@ -87,6 +91,7 @@ pub fn prepare(
 ) -> Result<Prepared, Failure> {
     let input: InputSpec = spec.parse().map_err(Failure::input)?;
     let mut plan = Plan::new(preset, duration_s, &input, spec, args, seed)?;
+    plan.notes.extend(input.warnings());
     let source = match &input {
         InputSpec::Simulator => Some(plan.simulated_source(seed)),
         InputSpec::E4(_) | InputSpec::File(_) => Some(input.open_file().map_err(Failure::input)?),
@@ -274,15 +279,19 @@ impl Plan {
         let log = match &args.log {
             None => None,
             Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| {
-                    Failure::input(format!("{}: cannot write the log: {e}", path.display()))
-                })?;
+                let existing = isochord_engine::output::Existing::from_force(args.force);
+                let (file, _) = isochord_engine::output::open_direct(path, existing)
+                    .map_err(|e| Failure::input(format!("cannot write the log: {e}")))?;
                 let mut header = Map::new();
                 header.insert("preset".into(), json!(preset.name));
                 header.insert("goal".into(), json!(preset.goal));
                 header.insert("palette".into(), json!(palette_name));
                 header.insert("source".into(), json!(source_name));
                 header.insert("simulated".into(), json!(simulated));
+                header.insert("replay".into(), json!(input.is_replay()));
+                if let Some(t) = input.recording_start() {
+                    header.insert("recording_started_at".into(), json!(t));
+                }
                 header.insert("estimator".into(), json!(estimator.name()));
                 header.insert("seed".into(), json!(seed));
                 header.insert("duration_s".into(), json!(duration_s));

@@ -46,6 +46,26 @@ impl ContentArgs {
             return Ok(LoadedContent::default());
         }
         let lib = self.library()?;
+        if !self.manifests.is_empty() {
+            let names: Vec<String> = self
+                .manifests
+                .iter()
+                .map(|m| m.display().to_string())
+                .collect();
+            if sound.loops.tags.is_empty() {
+                let also = if sound.pulse.instrument.is_empty()
+                    && sound.melody.instrument.is_empty()
+                {
+                    " and no sampled instrument: nothing from it is played"
+                } else {
+                    ": its loops and textures are not played (only instruments the pulse or melody name)"
+                };
+                note(format!(
+                    "warning: --content {}: the preset has no [sound.loops] tags{also}; add `[sound.loops] tags = [...]` to a copy of the preset to use them",
+                    names.join(", ")
+                ));
+            }
+        }
         let loaded = lib.load_for(sound, rate);
         for n in &loaded.notices {
             note(format!("warning: {n}"));

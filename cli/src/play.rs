@@ -39,7 +39,8 @@ pub struct PlayArgs {
     #[arg(long)]
     device: Option<String>,
     /// Callback size to ask the device for, frames (0: the device's default). A size the
-    /// device does not support falls back to its default.
+    /// device does not support falls back to its default. After repeated underruns the
+    /// stream is reopened with twice the size (up to 8192 frames), and says so.
     #[arg(long, default_value_t = DEFAULT_BUFFER_FRAMES, value_parser = clap::value_parser!(u32).range(0..=65_536))]
     buffer: u32,
     /// Also record exactly what is played to this WAV file (32-bit float).
@@ -90,8 +91,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
         None => None,
     };
+    let mut report_notes = Vec::new();
     if let Some(out) = &args.record {
-        check_output_path(out)?;
+        check_output_path(out, args.adaptive.force, &mut report_notes)?;
     }
     let duration = args.duration.unwrap_or(preset.duration);
     if duration < Duration::from_secs(1) {
@@ -104,6 +106,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         .parse()
         .expect("infallible");
     let mut report = Report::new(args.quiet, args.json);
+    for n in &report_notes {
+        report.note(n);
+    }
     // An adaptive session: check the input and build the plan before the device opens;
     // the input starts with the session clock.
     let mut sound = preset.sound.clone();
@@ -195,7 +200,10 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         rate,
         live.sample_format(),
         match (buffer.fixed, buffer.frames) {
-            (true, Some(n)) => format!("buffer {n} frames"),
+            (true, Some(n)) => format!(
+                "buffer {n} frames ({:.0} ms; grows after repeated underruns)",
+                1000.0 * n as f64 / rate as f64
+            ),
             (_, Some(n)) => format!("device's buffer ({n} frames)"),
             (_, None) => "device's buffer".to_string(),
         },
@@ -251,7 +259,20 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     );
 
     controller.finish(session_start.elapsed().as_secs_f64());
+    let mut output_failed: Option<String> = None;
     if let Some(f) = finisher {
+        if let Some(n) = f.outcome().map(|o| o.input_lost).filter(|n| *n > 0) {
+            report.event(json!({"event": "input_lost", "items": n}));
+            report.note(&format!(
+                "warning: {n} input items were lost before the session could read them (the log has when)"
+            ));
+        }
+        if let (Some(log), Some(e)) = (&args.adaptive.log, f.outcome().and_then(|o| o.log_error)) {
+            output_failed = Some(format!(
+                "{}: the session log could not be written: {e}",
+                log.display()
+            ));
+        }
         let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
         for n in f.finish(goal) {
             report.note(&n);
@@ -267,7 +288,7 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     };
     let elapsed = session_start.elapsed();
     report.clear_status();
-    if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
+    if let (Some(dir), Some(log), None) = (&args.report, &args.adaptive.log, &output_failed) {
         let options = isochord_engine::report::ReportOptions {
             wav: recorded.as_ref().and_then(|r| r.files.first().cloned()),
             ..Default::default()
@@ -284,10 +305,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
                     out.files.len()
                 ));
             }
-            Err(f) => report.note(&format!(
-                "warning: the report could not be written: {}",
-                f.message
-            )),
+            Err(f) => {
+                output_failed = Some(format!("the report could not be written: {}", f.message))
+            }
         }
     }
     report.event(json!({
@@ -325,6 +345,16 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         &outcome,
         recorded.as_ref(),
     ));
+    if let Some(m) = output_failed {
+        return Err(Failure::runtime(format!(
+            "{m}{}",
+            if recorded.is_some() {
+                " (the recording is complete and valid)"
+            } else {
+                ""
+            }
+        )));
+    }
     match outcome.end {
         End::Completed => Ok(ExitCode::SUCCESS),
         End::Interrupted => {
@@ -361,20 +391,22 @@ fn no_output(e: LiveError) -> String {
     }
 }
 
-fn check_output_path(out: &std::path::Path) -> Result<(), Failure> {
-    if out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            out.display()
-        )));
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
-        }
+/// Refuses a `--record` destination that cannot be written or exists (without
+/// `--force`); notes unfinished files that killed runs left beside it.
+fn check_output_path(
+    out: &std::path::Path,
+    force: bool,
+    notes: &mut Vec<String>,
+) -> Result<(), Failure> {
+    use isochord_engine::output;
+    let target = output::check(out, output::Existing::from_force(force)).map_err(Failure::input)?;
+    if let output::Target::File(dest) = &target {
+        notes.extend(
+            output::clean_leftovers(dest)
+                .notes()
+                .into_iter()
+                .map(|n| format!("note: {n}")),
+        );
     }
     Ok(())
 }
@@ -521,6 +553,12 @@ impl Session {
             while let Some(event) = live.next_event() {
                 let lost = event.needs_reopen();
                 report_event(report, &event, t, live.underruns());
+                // underruns and losses are what the listener heard: into the log too
+                controller.note(isochord_engine::live::playback_event(
+                    &event,
+                    t,
+                    live.underruns(),
+                ));
                 if lost {
                     if fading.is_some() {
                         // the session is ending anyway
@@ -542,6 +580,51 @@ impl Session {
                         };
                     }
                     report_reopened(report, live, t);
+                    controller.note(isochord_engine::policy::SessionEvent::new(
+                        t,
+                        isochord_engine::policy::EventKind::Playback,
+                        format!(
+                            "output reopened on {} [{}]",
+                            live.device_name(),
+                            live.device_id()
+                        ),
+                    ));
+                }
+            }
+            // repeated underruns: a larger buffer, with the latency it adds shown (also
+            // during a long closing fade, not in its last seconds)
+            if fading.is_none_or(|end| end - t > 3.0) {
+                match live.grow_after_underruns() {
+                    Ok(Some(g)) => {
+                        let m = format!(
+                            "output buffer grew from {} to {} frames ({:.0} ms) after repeated underruns",
+                            g.from, g.to, g.latency_ms
+                        );
+                        report.event(json!({"event": "buffer_grown", "elapsed_s": round3(t),
+                            "from": g.from, "to": g.to, "latency_ms": g.latency_ms}));
+                        report.note(&m);
+                        controller.note(isochord_engine::policy::SessionEvent::new(
+                            t,
+                            isochord_engine::policy::EventKind::Playback,
+                            m,
+                        ));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        report.note(&format!(
+                            "warning: the buffer could not grow: {e}; reopening"
+                        ));
+                        if let Err(msg) = self.recover(live, stop, report) {
+                            whole.merge(&second);
+                            return Outcome {
+                                end: End::DeviceFailed(msg),
+                                faded_out,
+                                level: whole,
+                                stream_missing_frames: stream_missing_frames(latest.as_ref()),
+                            };
+                        }
+                        report_reopened(report, live, t);
+                    }
                 }
             }
 

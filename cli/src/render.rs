@@ -6,6 +6,7 @@ use crate::input::InputSpec;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use isochord_engine::output::{self, Existing};
 use isochord_engine::{
     format_duration, parse_duration, Automation, AutomationController, Controller, OfflineSession,
     Preset, SampleFormat, Static, WavSink,
@@ -66,18 +67,20 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let format: SampleFormat = args.format.parse().map_err(Failure::input)?;
-    if args.out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            args.out.display()
-        )));
+    let target = output::check(&args.out, Existing::from_force(args.adaptive.force))
+        .map_err(Failure::input)?;
+    // with the WAV on standard output, everything else goes to standard error
+    let to_stdout = target.is_stdout();
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if to_stdout { eprintln!($($t)*) } else { println!($($t)*) }
+        };
     }
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
+    if let output::Target::File(dest) = &target {
+        for n in output::clean_leftovers(dest).notes() {
+            if !args.quiet {
+                eprintln!("note: {n}");
+            }
         }
     }
     let duration = args.duration.unwrap_or(preset.duration);
@@ -108,8 +111,9 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 args.seed,
             )?;
             let source = source.expect("file and simulated inputs open at once");
-            if !args.quiet {
-                for n in &plan.notes {
+            // warnings even with --quiet: they say what the session lacks
+            for n in &plan.notes {
+                if !args.quiet || n.starts_with("warning") {
                     eprintln!("{n}");
                 }
             }
@@ -193,7 +197,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     let rendered = Duration::from_secs_f64(outcome.frames as f64 / sr);
     if !args.quiet {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        println!(
+        say!(
             "rendered {} ({}) at {} Hz {} → {}",
             preset.name,
             format_duration(rendered),
@@ -202,13 +206,13 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             names.join(", ")
         );
         if files.len() > 1 {
-            println!(
+            say!(
                 "split into {} parts: one WAV file holds at most 4 GB",
                 files.len()
             );
         }
         let m = &outcome.meter;
-        println!(
+        say!(
             "level: RMS {:.1} dBFS, peak {:.1} dBFS (ceiling {:.1} dBFS){}",
             m.rms_dbfs(),
             m.peak_dbfs(),
@@ -222,7 +226,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 String::new()
             }
         );
-        println!(
+        say!(
             "time: {:.2} s ({:.0}× real time){}",
             elapsed,
             rendered.as_secs_f64() / elapsed.max(1e-9),
@@ -245,9 +249,10 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         );
     }
     if let Some(f) = finisher {
-        if let (Some(o), false) = (f.outcome(), args.quiet) {
+        let f_outcome = f.outcome();
+        if let (Some(o), false) = (f_outcome.clone(), args.quiet) {
             let a = |x: Option<f64>| x.map_or("--".to_string(), |v| format!("{v:.2}"));
-            println!(
+            say!(
                 "session: arousal {} at the start → {} at the end ({} of {} estimates usable); {} events, {} escalations; breathing baseline {}; sound allowance used {:.2} % (Leq {})",
                 a(o.arousal_start),
                 a(o.arousal_end),
@@ -260,14 +265,39 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 o.leq_db.map_or("--".into(), |l| format!("{l:.1} dB SPL")),
             );
         }
+        if let (Some(o), Some(spec)) = (&f_outcome, &args.biometrics) {
+            if let Some(line) = input_loss_line(spec, o) {
+                eprintln!("{line}");
+            }
+            if o.input_items == 0 {
+                return Err(Failure::input(format!(
+                    "{spec}: no usable readings ({} rejected, {} ignored): nothing steered the session; the log lists the rejected rows",
+                    o.input_rejected, o.input_ignored
+                )));
+            }
+        }
         let goal = preset.protocol.as_ref().map_or(0.0, |p| p.goal_arousal);
         for n in f.finish(goal) {
             if !args.quiet || n.starts_with("warning") {
                 eprintln!("{n}");
             }
         }
+        if let (Some(log), Some(e)) = (
+            &args.adaptive.log,
+            f_outcome.as_ref().and_then(|o| o.log_error.clone()),
+        ) {
+            return Err(Failure::runtime(format!(
+                "{}: the session log could not be written: {e}; {} is complete and valid, the log is not",
+                log.display(),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         if let (Some(log), false) = (&args.adaptive.log, args.quiet) {
-            println!("log: {}", log.display());
+            say!("log: {}", log.display());
         }
     }
     if let (Some(dir), Some(log)) = (&args.report, &args.adaptive.log) {
@@ -285,4 +315,23 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on what the input lost (rejected and ignored rows), or `None` when nothing was.
+pub fn input_loss_line(spec: &str, o: &isochord_engine::session::SessionOutcome) -> Option<String> {
+    if o.input_rejected == 0 && o.input_ignored == 0 {
+        return None;
+    }
+    let total = o.input_items + o.input_rejected;
+    Some(format!(
+        "warning: {spec}: {} of {} readings rejected ({:.1} %: malformed, implausible or out of order){}; the log lists them",
+        o.input_rejected,
+        total,
+        100.0 * o.input_rejected as f64 / total.max(1) as f64,
+        if o.input_ignored > 0 {
+            format!(", {} ignored (unknown columns or keys)", o.input_ignored)
+        } else {
+            String::new()
+        }
+    ))
 }
