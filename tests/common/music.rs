@@ -126,7 +126,7 @@ pub const CHROMA_HOP: usize = 8192;
 /// window is dropped).
 ///
 /// Method: Hann frames of [`CHROMA_FFT`] samples every [`CHROMA_HOP`]; in each frame the
-/// spectral peaks between 80 Hz and 5 kHz (local maxima 6 dB over their surroundings,
+/// spectral peaks between 55 Hz and 5 kHz (local maxima 6 dB over their surroundings,
 /// frequency refined by a parabola) add their magnitude to the pitch class nearest
 /// their frequency. Peak picking keeps broadband noise and the window's side lobes out
 /// of the profile. A window's chroma is the sum of the frames that start inside it.
@@ -136,7 +136,7 @@ pub fn chroma(x: &[f32], window_s: f32) -> Vec<Chroma> {
     let windows = x.len() / per.max(1);
     let mut out = vec![[0.0f32; 12]; windows];
     let bin_hz = SR / CHROMA_FFT as f32;
-    let (a, b) = ((80.0 / bin_hz) as usize, (5000.0 / bin_hz) as usize);
+    let (a, b) = ((55.0 / bin_hz) as usize, (5000.0 / bin_hz) as usize);
     for_each_frame(x, CHROMA_FFT, CHROMA_HOP, |_, start, mag| {
         let w = start / per.max(1);
         if w >= windows {
@@ -538,8 +538,9 @@ fn attack_time(x: &[f32], a: usize, b: usize) -> f32 {
 /// within ±50 ms and exceeds the largest of: the median of the strength over ±1 s plus
 /// 5 times its median absolute deviation there, 4 times that median (stationary noise
 /// stays under both), 25 % of the strength's 99.5th percentile over the whole signal
-/// (beating partials of ringing notes stay under it), and 0.5 (silence has none). The
-/// onset time is then refined to the steepest 2 ms attack from 10 ms before to
+/// (beating partials of ringing notes stay under it), and 0.5 (silence has none); and
+/// it is at least 25 % of the largest strength within ±2 s (the flicker of a decaying
+/// sampled note after its attack stays under that). The onset time is then refined to the steepest 2 ms attack from 10 ms before to
 /// 10 ms after the frame ([`ONSET_FFT`] samples long): clicks are placed within 1 ms,
 /// soft attacks under louder sustained sound where they emerge (within 25 ms). Onsets are at least 50 ms apart.
 pub fn onsets(x: &[f32]) -> Vec<f32> {
@@ -573,6 +574,10 @@ pub fn onsets(x: &[f32]) -> Vec<f32> {
         }
         let (m, mad) = stats[i / stride];
         if v <= (m + 5.0 * mad).max(4.0 * m).max(global).max(0.5) {
+            continue;
+        }
+        let wide = &s[i.saturating_sub(2 * around)..(i + 2 * around + 1).min(s.len())];
+        if v < 0.25 * wide.iter().cloned().fold(0.0, f32::max) {
             continue;
         }
         let start = i * ONSET_HOP;
@@ -609,10 +614,13 @@ pub const NOTE_FFT: usize = 8192;
 /// Method: the magnitude spectrum of a Hann frame of [`NOTE_FFT`] samples starting
 /// 15 ms after the onset, minus that of the frame ending 5 ms before it (clamped at 0),
 /// so notes still ringing cancel. The strongest peak of the difference between 60 Hz
-/// and 4 kHz (parabola-refined) is taken, then moved down to f/4, f/3 or f/2 (the
-/// lowest that qualifies) when the difference there is at least 20 % of the peak: the
-/// fundamental of a tone whose second or third partial is the strongest. Onsets whose
-/// difference has no peak above 60 Hz are left out.
+/// and 4 kHz (parabola-refined) is taken, then moved down to f/3 or f/2 (the lower that
+/// qualifies) when the difference has a peak there (the largest within ±3 bins) of at
+/// least 30 % of the strongest: the fundamental of a tone whose second or third partial
+/// is the strongest. Onsets whose
+/// difference has no peak above 60 Hz, or whose strongest added component is less than
+/// 35 % of what sounds at that frequency after the onset (the flicker of a ringing
+/// note, not a new one), are left out.
 pub fn note_events(x: &[f32]) -> Vec<NoteEvent> {
     let n = NOTE_FFT;
     let mut planner = RealFftPlanner::<f32>::new();
@@ -645,13 +653,13 @@ pub fn note_events(x: &[f32]) -> Vec<NoteEvent> {
                 .map(|(p, q)| (p - q).max(0.0))
                 .collect()
         } else {
-            a_spec
+            a_spec.clone()
         };
         let Some(k) = (a..b).max_by(|i, j| diff[*i].total_cmp(&diff[*j])) else {
             continue;
         };
         let peak = diff[k];
-        if peak <= 0.0 {
+        if peak <= 0.0 || peak < 0.35 * a_spec[k] {
             continue;
         }
         let refine = |k: usize| -> f32 {
@@ -669,18 +677,19 @@ pub fn note_events(x: &[f32]) -> Vec<NoteEvent> {
             (k as f32 + d) * bin_hz
         };
         let mut f = refine(k);
-        for div in [4.0f32, 3.0, 2.0] {
+        for div in [3.0f32, 2.0] {
             let sub = f / div;
             if sub < 60.0 {
                 continue;
             }
-            // the largest difference within ±1.5 bins of f/div
+            // the largest difference within ±1 bin of f/div, if it is a peak
             let c = (sub / bin_hz).round() as usize;
             let (j, m) = (c - 1..=c + 1)
                 .map(|j| (j, diff[j]))
                 .max_by(|p, q| p.1.total_cmp(&q.1))
                 .unwrap();
-            if m >= 0.2 * peak {
+            let is_peak = (j - 3..=j + 3).all(|i| diff[i] <= m);
+            if is_peak && m >= 0.3 * peak {
                 f = refine(j);
                 break;
             }
@@ -1254,7 +1263,7 @@ pub fn render_stem(
 // ---------------------------------------------------------------------------------------
 
 /// A colour map from black through purple, red and orange to pale yellow (like
-/// "inferno"), for `v` in 0..1.
+/// "inferno"), for `v` in 0..1, in 64 steps.
 fn colour(v: f32) -> [u8; 3] {
     const STOPS: [[f32; 3]; 6] = [
         [0.0, 0.0, 4.0],
@@ -1264,7 +1273,8 @@ fn colour(v: f32) -> [u8; 3] {
         [251.0, 155.0, 6.0],
         [252.0, 255.0, 164.0],
     ];
-    let v = v.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+    // 64 levels: plenty to read, and the PNG compresses
+    let v = (v.clamp(0.0, 1.0) * 63.0).round() / 63.0 * (STOPS.len() - 1) as f32;
     let i = (v.floor() as usize).min(STOPS.len() - 2);
     let f = v - i as f32;
     let mut out = [0u8; 3];
@@ -1274,7 +1284,7 @@ fn colour(v: f32) -> [u8; 3] {
     out
 }
 
-/// 3×5 glyphs for the axis labels.
+/// 3×5 glyphs for the axis labels (`#` is 5 wide), one row per value, high bit left.
 fn glyph(ch: char) -> [u8; 5] {
     match ch {
         '0' => [7, 5, 5, 5, 7],
@@ -1298,7 +1308,8 @@ fn glyph(ch: char) -> [u8; 5] {
         'E' => [7, 4, 6, 4, 7],
         'F' => [7, 4, 6, 4, 4],
         'G' => [3, 4, 5, 5, 3],
-        '#' => [5, 7, 5, 7, 5],
+        // five columns wide
+        '#' => [10, 31, 10, 31, 10],
         _ => [0; 5],
     }
 }
@@ -1328,9 +1339,10 @@ impl Canvas {
     fn text(&mut self, x: usize, y: usize, s: &str) {
         for (n, ch) in s.chars().enumerate() {
             let g = glyph(ch);
+            let width = if ch == '#' { 5 } else { 3 };
             for (r, bits) in g.iter().enumerate() {
-                for col in 0..3 {
-                    if bits & (4 >> col) != 0 {
+                for col in 0..width {
+                    if bits & ((1 << (width - 1)) >> col) != 0 {
                         for dy in 0..2 {
                             for dx in 0..2 {
                                 self.set(x + n * 8 + 2 * col + dx, y + 2 * r + dy, [230; 3]);
@@ -1431,7 +1443,8 @@ pub fn write_spectrogram_png(path: &Path, x: &[f32], w: usize, h: usize) {
 
 /// Writes a chromagram of a mono signal as a `w`×`h` PNG: time across (minute ticks
 /// below), the twelve pitch classes up from C (labelled), each column's chroma
-/// ([`chroma`] over the column's stretch) scaled so its largest class is 1.
+/// ([`chroma`] over the column's stretch, summed with the two columns either side)
+/// scaled so its largest class is 1.
 pub fn write_chromagram_png(path: &Path, x: &[f32], w: usize, h: usize) {
     let pw = w - LEFT;
     let ph = h - BOTTOM;
@@ -1442,7 +1455,11 @@ pub fn write_chromagram_png(path: &Path, x: &[f32], w: usize, h: usize) {
     for c in 0..pw {
         let t = c as f32 * col_s;
         let i = ((t / col_s.max(CHROMA_FFT as f32 / SR)) as usize).min(ch.len().saturating_sub(1));
-        let Some(v) = ch.get(i) else { continue };
+        // smoothed over ±2 columns
+        let mut v = [0.0f32; 12];
+        for w in &ch[i.saturating_sub(2)..(i + 3).min(ch.len())] {
+            v.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+        }
         let max = v.iter().cloned().fold(0.0f32, f32::max);
         for y in 0..ph {
             let pc = 11 - ((y as f32 / row_h) as usize).min(11);
