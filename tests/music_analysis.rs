@@ -135,6 +135,9 @@ fn a_progression_is_merged_into_spans_with_their_durations() {
         assert!((s.dur_s - 8.0).abs() <= 1.0, "{names:?}");
     }
     assert_eq!(distinct_chords(&spans).len(), 4);
+    let h = harmonies(&chroma(&x, 1.0), &spans, 1.0, 0.9);
+    assert_eq!(h.len(), 4, "{h:?}");
+    assert!(h.iter().all(|h| (h.dur_s - 8.0).abs() <= 1.0), "{h:?}");
     assert_eq!(chord_at(&spans, 20.0).unwrap().name(), "F");
     // the bass follows the roots, and each window's bass is its chord's root
     let bass = bass_roots(&x, 8.0);
@@ -149,6 +152,38 @@ fn a_progression_is_merged_into_spans_with_their_durations() {
     // 8 s windows: three changes; 4 s windows: still three (the halves of a chord agree)
     assert_eq!(count_changes(&chroma(&x, 8.0), 0.9), 3);
     assert_eq!(count_changes(&chroma(&x, 4.0), 0.9), 3);
+}
+
+#[test]
+fn one_sustained_chord_under_a_wandering_melody_is_one_harmony() {
+    // D6/9 held for a minute while a melody walks the pentatonic scale over it: the
+    // template labels may flicker as notes pass, the harmony count stays at one
+    let secs = 60.0;
+    let mut x = chord_signal(&[38.0, 50.0, 57.0, 62.0, 64.0, 66.0, 69.0, 71.0], secs, 50);
+    let scale = [62.0, 64.0, 66.0, 69.0, 71.0, 74.0, 76.0, 78.0];
+    let mut r = Rand(51);
+    let mut t = 0.5;
+    let mut d = 3usize;
+    while t < secs - 2.0 {
+        add_note(&mut x, scale[d], t, 2.0, 0.08, 2.0);
+        d = (d as i32 + [-1, 1][(r.next() * 2.0) as usize]).clamp(0, 7) as usize;
+        t += 0.5 + r.next();
+    }
+    let frames = chroma(&x, 1.0);
+    let spans = merge_chords(&chords(&x, 1.0), 1.0, 4.0);
+    let h = harmonies(&frames, &spans, 1.0, 0.9);
+    println!(
+        "labels {:?}; harmonies {:?}",
+        distinct_chords(&spans)
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>(),
+        h.iter()
+            .map(|h| (h.chord.map(|c| c.name()), h.dur_s))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(h.len(), 1);
+    assert_eq!(count_changes(&chroma(&x, 10.0), 0.9), 0);
 }
 
 #[test]

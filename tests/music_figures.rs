@@ -90,6 +90,7 @@ struct Row {
     tilt: f32,
     low_mid: f32,
     centroid_ratio: f32,
+    pulse_ratio: f32,
     onset_ratio: f32,
     note_ratio: f32,
     calm_minus_aroused_lufs: f64,
@@ -163,9 +164,22 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
     let frames = chords(&m1, 1.0);
     let spans = merge_chords(&frames, 1.0, 4.0);
     let pad_spans = merge_chords(&chords(&pad, 1.0), 1.0, 4.0);
-    let distinct = distinct_chords(&spans).len();
+    let labels = distinct_chords(&spans).len();
+    let harm = harmonies(&chroma(&m1, 1.0), &spans, 1.0, 0.9);
+    let distinct = harm.len();
+    let pad_harm = harmonies(&chroma(&pad, 1.0), &pad_spans, 1.0, 0.9);
     println!(
-        "harmony (mix, 1 s frames, spans ≥ 4 s): {distinct} distinct chords: {}",
+        "harmony (mix, 1 s frames, spans ≥ 4 s): {distinct} distinct harmonies (spans' chroma apart by cosine < 0.9): {}; pad alone {} ({}); {labels} distinct template labels: {}",
+        harm.iter()
+            .map(|h| format!("{} {:.0}s", h.chord.map(|c| c.name()).unwrap_or_default(), h.dur_s))
+            .collect::<Vec<_>>()
+            .join(", "),
+        pad_harm.len(),
+        pad_harm
+            .iter()
+            .map(|h| format!("{} {:.0}s", h.chord.map(|c| c.name()).unwrap_or_default(), h.dur_s))
+            .collect::<Vec<_>>()
+            .join(", "),
         chord_names(&spans)
     );
     println!("  chord spans (mix): {}", durations(&spans));
@@ -310,6 +324,7 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
     let t2 = Instant::now();
     let (mut centroid_ratio, mut onset_ratio, mut note_ratio, mut lufs_diff) =
         (f32::NAN, f32::NAN, f32::NAN, f64::NAN);
+    let mut pulse_ratio = f32::NAN;
     if let Some(proto) = &preset.protocol {
         let mut figures = Vec::new();
         for (label, point) in [("calm", &proto.calm), ("aroused", &proto.aroused)] {
@@ -318,17 +333,22 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
             let m = mono(&x);
             let mel = mono(&render_stem(&c, &content, &[Layer::Melody], secs, 1));
             let body = skip_slice(&m, skip);
+            // the pulse layer alone: its onset rate is the tempo as played
+            let pulse_stem = mono(&render_stem(&c, &content, &[Layer::Pulse], secs, 1));
+            let pulse_rate = onsets_per_minute(skip_slice(&pulse_stem, skip));
             let f = (
                 spectral_centroid(body),
                 onsets_per_minute(body),
                 note_events(&mel).len() as f32 / (secs / 60.0),
                 loudness(&x).integrated,
                 point.tempo,
+                pulse_rate,
             );
             println!(
-                "steer {label}: tempo {:.0} BPM → centroid {:.0} Hz, whole-mix onsets {:.1}/min (energy-rise count {:.1}/min), melody notes {:.1}/min, {:.1} LUFS",
+                "steer {label}: tempo {:.0} BPM → centroid {:.0} Hz, pulse layer onsets {:.1}/min, whole-mix onsets {:.1}/min (energy-rise count {:.1}/min), melody notes {:.1}/min, {:.1} LUFS",
                 f.4,
                 f.0,
+                pulse_rate,
                 f.1,
                 onset_rate(body),
                 f.2,
@@ -342,9 +362,11 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
         note_ratio = a.2 / c.2;
         lufs_diff = c.3 - a.3;
         println!(
-            "  aroused / calm: centroid ×{centroid_ratio:.2}, onset rate ×{onset_ratio:.2}, note rate ×{note_ratio:.2}, tempo ×{:.2}; calm minus aroused loudness {lufs_diff:+.1} LU",
+            "  aroused / calm: centroid ×{centroid_ratio:.2}, pulse-layer onset rate ×{:.2}, onset rate ×{onset_ratio:.2}, note rate ×{note_ratio:.2}, set tempo ×{:.2}; calm minus aroused loudness {lufs_diff:+.1} LU",
+            a.5 / c.5,
             a.4 / c.4
         );
+        pulse_ratio = a.5 / c.5;
     }
     println!(
         "(rendering {rendered:.0} s, analysis {analysed:.1} s, steering {:.0} s)",
@@ -367,6 +389,7 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
         tilt: bal.slope_db_per_oct,
         low_mid: bal.low_mid_excess_db,
         centroid_ratio,
+        pulse_ratio,
         onset_ratio,
         note_ratio,
         calm_minus_aroused_lufs: lufs_diff,
@@ -384,13 +407,13 @@ fn figures() {
     let rows: Vec<Row> = presets().iter().map(|p| measure(p, minutes)).collect();
     println!("\nSummary ({minutes} min per preset, seed 1; see above for the methods):");
     println!(
-        "{:<8} {:>6} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7}",
-        "preset", "chords", "bass", "changes", "root%", "gaps", "rep+lp%", "cadnc%", "seedsim", "timesim",
-        "brth-pad", "swing", "side", "tilt", "lowmid", "centr×", "onset×", "notes×", "calm-ar"
+        "{:<8} {:>6} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "preset", "harmns", "bass", "changes", "root%", "gaps", "rep+lp%", "cadnc%", "seedsim", "timesim",
+        "brth-pad", "swing", "side", "tilt", "lowmid", "centr×", "pulse×", "onset×", "notes×", "calm-ar"
     );
     for r in &rows {
         println!(
-            "{:<8} {:>6} {:>5} {:>7} {:>6.0} {:>9} {:>7.0} {:>7.0} {:>8.4} {:>8.4} {:>+7.1} {:>6.1} {:>6.1} {:>6.1} {:>+6.1} {:>7.2} {:>7.2} {:>7.2} {:>+7.1}",
+            "{:<8} {:>6} {:>5} {:>7} {:>6.0} {:>9} {:>7.0} {:>7.0} {:>8.4} {:>8.4} {:>+7.1} {:>6.1} {:>6.1} {:>6.1} {:>+6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>+7.1}",
             r.name,
             r.chords,
             r.bass_roots,
@@ -407,6 +430,7 @@ fn figures() {
             r.tilt,
             r.low_mid,
             r.centroid_ratio,
+            r.pulse_ratio,
             r.onset_ratio,
             r.note_ratio,
             r.calm_minus_aroused_lufs

@@ -355,6 +355,58 @@ pub fn distinct_chords(spans: &[ChordSpan]) -> Vec<Chord> {
     out
 }
 
+/// A harmony: chord spans whose summed chroma are alike, however they were labelled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Harmony {
+    /// The template chord of the summed chroma (`None`: silence).
+    pub chord: Option<Chord>,
+    /// Its total time, seconds.
+    pub dur_s: f32,
+    /// The summed chroma of its spans.
+    pub chroma: Chroma,
+}
+
+/// The distinct harmonies of a merged chord sequence: each span's chroma (the sum of
+/// the per-frame `frames` it covers, `frame_s` each) joins the first harmony, taken
+/// longest span first, whose summed chroma is within `threshold` cosine of it (0.9, the
+/// threshold of [`count_changes`]), or starts a new one. Template labels can flicker
+/// between near-equal names (A5 and C6 over the same pad as a melody passes); the
+/// harmonies do not, so a single sustained chord counts once. Sorted longest first.
+pub fn harmonies(
+    frames: &[Chroma],
+    spans: &[ChordSpan],
+    frame_s: f32,
+    threshold: f32,
+) -> Vec<Harmony> {
+    let mut order: Vec<&ChordSpan> = spans.iter().filter(|s| s.chord.is_some()).collect();
+    order.sort_by(|a, b| b.dur_s.total_cmp(&a.dur_s));
+    let mut out: Vec<Harmony> = Vec::new();
+    for s in order {
+        let a = (s.start_s / frame_s).round() as usize;
+        let b = (((s.start_s + s.dur_s) / frame_s).round() as usize).min(frames.len());
+        let mut c = [0.0f32; 12];
+        for f in &frames[a.min(b)..b] {
+            c.iter_mut().zip(f).for_each(|(x, y)| *x += y);
+        }
+        match out.iter_mut().find(|h| cosine(&h.chroma, &c) >= threshold) {
+            Some(h) => {
+                h.dur_s += s.dur_s;
+                h.chroma.iter_mut().zip(&c).for_each(|(x, y)| *x += y);
+            }
+            None => out.push(Harmony {
+                chord: None,
+                dur_s: s.dur_s,
+                chroma: c,
+            }),
+        }
+    }
+    for h in &mut out {
+        h.chord = chord_of(&h.chroma, None);
+    }
+    out.sort_by(|a, b| b.dur_s.total_cmp(&a.dur_s));
+    out
+}
+
 /// The chord sounding at time `t` (seconds) in a merged sequence.
 pub fn chord_at(spans: &[ChordSpan], t: f32) -> Option<Chord> {
     spans
