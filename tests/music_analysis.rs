@@ -289,6 +289,30 @@ fn a_note_whose_second_partial_is_strongest_is_read_at_its_fundamental() {
     assert_eq!(got, [50, 55]);
 }
 
+#[test]
+fn a_noise_thump_between_notes_is_not_a_note() {
+    // two bell-like notes with a low, decaying noise burst (like a piano's release
+    // sample) between them
+    let mut x = vec![0.0f32; (4.0 * SR) as usize];
+    add_note(&mut x, 69.0, 0.5, 1.0, 0.05, 1.0);
+    add_note(&mut x, 74.0, 2.8, 1.0, 0.05, 1.0);
+    let mut r = Rand(60);
+    let mut lp = 0.0f32;
+    let a = (1.7 * SR) as usize;
+    for i in 0..(0.4 * SR) as usize {
+        lp += 0.05 * (r.bipolar() - lp);
+        x[a + i] += 0.6 * lp * (-(i as f32) / (0.08 * SR)).exp();
+    }
+    let o = onsets(&x);
+    let got: Vec<i32> = note_events(&x).iter().map(|n| n.midi).collect();
+    println!("onsets {o:?}, notes {got:?}");
+    assert!(
+        o.iter().any(|t| (t - 1.7).abs() < 0.03),
+        "the thump is an onset: {o:?}"
+    );
+    assert_eq!(got, [69, 74]);
+}
+
 /// Pink noise: white noise through Paul Kellet's refined filter (within 0.05 dB of
 /// −3 dB/octave above 10 Hz).
 fn pink(secs: f32, seed: u64) -> Vec<f32> {

@@ -672,7 +672,8 @@ pub const NOTE_FFT: usize = 8192;
 /// is the strongest. Onsets whose
 /// difference has no peak above 60 Hz, or whose strongest added component is less than
 /// 35 % of what sounds at that frequency after the onset (the flicker of a ringing
-/// note, not a new one), are left out.
+/// note, not a new one), or whose peak is not tonal (less than 8 times the mean
+/// difference over ±50 bins, ±290 Hz: a damper thump or a release noise), are left out.
 pub fn note_events(x: &[f32]) -> Vec<NoteEvent> {
     let n = NOTE_FFT;
     let mut planner = RealFftPlanner::<f32>::new();
@@ -712,6 +713,11 @@ pub fn note_events(x: &[f32]) -> Vec<NoteEvent> {
         };
         let peak = diff[k];
         if peak <= 0.0 || peak < 0.35 * a_spec[k] {
+            continue;
+        }
+        // a tone, not a thump: the peak stands 8 times over the mean of ±50 bins
+        let around = &diff[k.saturating_sub(50)..(k + 51).min(diff.len())];
+        if peak < 8.0 * around.iter().sum::<f32>() / around.len() as f32 {
             continue;
         }
         let refine = |k: usize| -> f32 {
