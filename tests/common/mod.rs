@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use isochord::{Param, Soundscape, SoundscapeConfig};
+
+pub mod music;
 use realfft::RealFftPlanner;
 
 pub const SR: f32 = 48_000.0;
