@@ -1,5 +1,7 @@
 //! Musical figures of every preset, measured on rendered audio, and spectrogram and
-//! chromagram images. Both are opt-in (`--ignored`): they render minutes of audio.
+//! chromagram images. `every_preset_develops` renders ten minutes of every preset and
+//! holds each to the figures it must meet; the full table and the images are opt-in
+//! (`--ignored`).
 //!
 //! ```text
 //! cargo test --test music_figures -- --ignored --nocapture --test-threads 1
@@ -432,6 +434,61 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
 
 fn skip_slice(x: &[f32], seconds: f32) -> &[f32] {
     skip(x, seconds)
+}
+
+/// Ten minutes of every preset, two at a time: harmony that moves (at least four
+/// distinct harmonies, two bass roots and six changes between 10 s windows; the chord's
+/// root the strongest bass note in 70 % of windows, but for a drone, whose bass holds the
+/// tonic), a melody in phrases (gaps not geometric, repeated notes and leaps at least
+/// 15 % of intervals), a breath guide at least 6 dB under the pad, a mono low end (side
+/// at least 10 dB under mid below 150 Hz), and steering a listener can hear (the
+/// aroused end's spectral centroid at least 25 % above the calm end's, and no louder a
+/// calm end).
+#[test]
+fn every_preset_develops() {
+    let presets = presets();
+    let half = presets.len().div_ceil(2).max(1);
+    let rows: Vec<Row> = std::thread::scope(|s| {
+        let workers: Vec<_> = presets
+            .chunks(half)
+            .map(|chunk| s.spawn(move || chunk.iter().map(|p| measure(p, 10)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    for (p, r) in presets.iter().zip(&rows) {
+        let n = &r.name;
+        assert!(r.chords >= 4, "{n}: {} harmonies", r.chords);
+        assert!(r.bass_roots >= 2, "{n}: {} bass roots", r.bass_roots);
+        assert!(r.changes >= 6, "{n}: {} changes", r.changes);
+        if !p.sound.harmony.style.pedal() {
+            assert!(
+                r.root_share >= 0.7,
+                "{n}: root in the bass {}",
+                r.root_share
+            );
+        }
+        assert!(!r.geometric, "{n}: the melody's gaps look geometric");
+        assert!(r.rep_leap >= 0.15, "{n}: repeated + leaps {}", r.rep_leap);
+        assert!(
+            r.breath_re_pad <= -6.0,
+            "{n}: breath {} LU re the pad",
+            r.breath_re_pad
+        );
+        assert!(r.side <= -10.0, "{n}: low-end side {} dB", r.side);
+        assert!(
+            r.centroid_ratio >= 1.25,
+            "{n}: centroid ×{}",
+            r.centroid_ratio
+        );
+        assert!(
+            r.calm_minus_aroused_lufs <= 0.0,
+            "{n}: the calm end is {} LU louder",
+            r.calm_minus_aroused_lufs
+        );
+    }
 }
 
 #[test]
