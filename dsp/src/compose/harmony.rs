@@ -4,8 +4,9 @@ use crate::music::Scale;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
-/// The most tones a chord has (root, fifth, third, seventh, ninth or sixth).
-pub const MAX_TONES: usize = 5;
+/// The most tones a chord has (root, fifth, third, seventh, ninth, and a sixth or
+/// eleventh).
+pub const MAX_TONES: usize = 6;
 
 /// How a preset's harmony moves: which chords follow which, by weight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +129,8 @@ pub struct Chord {
 impl Chord {
     /// The chord on `degree` of `scale` (a heptatonic harmony scale) at `complexity`:
     /// 0 an open fifth, 1 a triad, 2 an added ninth (or sixth), 3 a seventh, 4 a ninth
-    /// chord, or a suspended chord when `suspend` is set. `pedal` keeps the bass on
+    /// chord with a thirteenth (major) or eleventh (minor), or a suspended chord when
+    /// `suspend` is set. `pedal` keeps the bass on
     /// the tonic.
     pub fn build(scale: Scale, degree: usize, complexity: u8, suspend: bool, pedal: bool) -> Self {
         let d = degree as i32;
@@ -175,6 +177,14 @@ impl Chord {
         if complexity == 2 || complexity >= 4 {
             if let Some(c) = colour {
                 push(c);
+            }
+        }
+        // the fullest chords add a thirteenth over a major third, an eleventh over a minor
+        if complexity >= 4 && !suspend {
+            if third == 4 && sixth == 9 && colour != Some(9) {
+                push(21);
+            } else if third == 3 && fourth == 5 {
+                push(17);
             }
         }
         Self {
@@ -350,6 +360,10 @@ mod tests {
         let c = Chord::build(Scale::Major, 0, 4, true, false);
         assert_eq!(c.tones(), &[0, 7, 2, 11, 14]);
         assert!(c.contains(14) && c.contains(11) && !c.contains(4));
+        let c = Chord::build(Scale::Major, 0, 4, false, false);
+        assert_eq!(c.tones(), &[0, 7, 4, 11, 14, 21]);
+        let c = Chord::build(Scale::Major, 5, 4, false, false);
+        assert_eq!(c.tones(), &[0, 7, 3, 10, 14, 17]);
         let c = Chord::build(Scale::Major, 3, 1, false, true);
         assert_eq!((c.root, c.bass), (5, 0));
     }

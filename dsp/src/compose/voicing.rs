@@ -24,8 +24,8 @@ fn wanted(chord: &Chord, count: usize) -> [i32; UPPER] {
     let t = chord.tones();
     let mut order = [0i32; 8];
     let mut n = 0;
-    // third (or suspension), seventh, colour, fifth, root
-    for &i in &[2usize, 3, 4, 1, 0] {
+    // third (or suspension), seventh, colour, sixth or eleventh, fifth, root
+    for &i in &[2usize, 3, 4, 5, 1, 0] {
         if i < t.len() {
             order[n] = t[i];
             n += 1;

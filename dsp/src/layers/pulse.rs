@@ -47,6 +47,7 @@ pub struct Pulse {
     figure: usize,
     turn: usize,
     rate: u8,
+    bars: u64,
     section: u32,
     rng: Rng,
 }
@@ -80,6 +81,7 @@ impl Pulse {
             figure,
             turn: 0,
             rate: 1,
+            bars: 0,
             section: 0,
             rng,
         }
@@ -195,15 +197,21 @@ impl Pulse {
     /// A bar line: density picks the rate (with a margin against flapping), the figure
     /// turns or changes every few bars and with each section.
     fn next_bar(&mut self, density: f32, score: &Score) {
-        let up = [0.3, 0.7];
-        let margin = 0.05;
-        self.rate = match self.rate {
-            0 if density > up[0] + margin => 1,
-            1 if density < up[0] - margin => 0,
-            1 if density > up[1] + margin => 2,
-            2 if density < up[1] - margin => 1,
-            r => r,
+        let up = [0.35, 0.65];
+        let margin = 0.04;
+        self.rate = if self.bars == 0 {
+            // the first bar: straight from density
+            (density > up[0]) as u8 + (density > up[1]) as u8
+        } else {
+            match self.rate {
+                0 if density > up[0] + margin => 1,
+                1 if density < up[0] - margin => 0,
+                1 if density > up[1] + margin => 2,
+                2 if density < up[1] - margin => 1,
+                r => r,
+            }
         };
+        self.bars += 1;
         let section = score.arrangement.number;
         if section != self.section {
             self.section = section;
