@@ -30,6 +30,9 @@ fn session(solo_pulse: bool) -> (Vec<f32>, Vec<serde_json::Value>) {
     let mut sound = preset.sound.clone();
     sound.melody.enabled = false;
     sound.noise.enabled = false;
+    // one note a beat and no sections, so the onset rate reads the tempo
+    sound.pulse.mode = isochord::dsp::config::PulseMode::Pattern;
+    sound.form.enabled = false;
     if solo_pulse {
         sound.pad.enabled = false;
         sound.breath.enabled = false;

@@ -270,3 +270,49 @@ fn sample_voices_and_loop_rate_changes_never_allocate() {
     assert!(switches >= 2, "switches exercised: {switches}");
     assert!(peak > 0.0 && peak <= 1.0);
 }
+
+#[test]
+fn chords_phrases_and_sections_never_allocate() {
+    // every built-in preset, its harmony and form hurried (a chord a bar, a section every
+    // two or three bars) at 120 BPM, density and key moving: three minutes each, every
+    // block under assert_no_alloc
+    for preset in Preset::builtins() {
+        let mut cfg = preset.sound.clone();
+        cfg.harmony.bars_calm = 1.0;
+        cfg.harmony.bars_aroused = 1.0;
+        cfg.form.section_bars_min = 2;
+        cfg.form.section_bars_max = 3;
+        cfg.start.tempo = 120.0;
+        let mut s = isochord::Soundscape::new(&cfg, SR, 3);
+        let mut buf = vec![0.0f32; 2 * 64];
+        let (mut chords, mut sections, mut voicings) = (0, 0, 0);
+        let mut last = *s.score();
+        let mut last_notes = s.pad_notes();
+        let blocks = (180.0 * SR / 64.0) as usize;
+        for i in 0..blocks {
+            if i % 750 == 0 {
+                let x = i as f32 / blocks as f32;
+                s.set(Param::Density, (x * 7.0).sin().abs());
+                if i % 7500 == 0 {
+                    s.set_key(Key::new((i / 7500) as u8 * 5), Scale::ALL[(i / 7500) % 7]);
+                }
+            }
+            assert_no_alloc(|| s.render(&mut buf));
+            let now = *s.score();
+            chords += (now.chord != last.chord) as u32;
+            sections += (now.arrangement.number != last.arrangement.number) as u32;
+            voicings += (s.pad_notes() != last_notes) as u32;
+            last = now;
+            last_notes = s.pad_notes();
+        }
+        println!(
+            "{}: {chords} chord changes, {sections} sections, {voicings} pad moves",
+            preset.name
+        );
+        assert!(
+            chords >= 40 && sections >= 20 && voicings >= 40,
+            "{}",
+            preset.name
+        );
+    }
+}

@@ -14,6 +14,7 @@ const PENTATONIC: [i32; 5] = [0, 2, 4, 7, 9];
 fn one_note(octave: i32, degree: i32) -> isochord::SoundscapeConfig {
     let mut c = only_layers(&preset("piano"), &[Layer::Pulse]);
     c.pulse.octave = octave;
+    c.pulse.mode = isochord::dsp::config::PulseMode::Pattern;
     c.pulse.pattern = vec![degree];
     c.pulse.decay_beats = 1.0;
     c.start.tempo = 40.0;
@@ -169,6 +170,7 @@ fn energy_picks_the_velocity_layer_so_soft_notes_sound_darker() {
         c.pulse.instrument = vec!["layers".into()];
         c.melody.instrument.clear();
         c.loops.tags.clear();
+        c.pulse.mode = isochord::dsp::config::PulseMode::Pattern;
         c.pulse.pattern = vec![0, 1, 2, 3, 4];
         let c = with_start(&c, isochord::Param::Energy, energy);
         let content = library.load_for(&c, SR as u32);

@@ -36,6 +36,10 @@ pub struct AdaptiveArgs {
     /// decisions with reasons, parameters, level, allowance).
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --record, --log); without it an
+    /// existing file is refused. Devices and FIFOs are always written into.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl AdaptiveArgs {
@@ -74,6 +78,7 @@ impl AdaptiveArgs {
             },
             cap_db: self.cap_db,
             log: self.log.clone(),
+            force: self.force,
             report: report.map(|p| p.to_path_buf()),
             report_options: Default::default(),
         }

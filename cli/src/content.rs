@@ -32,6 +32,28 @@ impl ContentArgs {
         }
         Ok(lib)
     }
+
+    /// Warnings about the libraries given with `--content` that `sound` cannot use: a
+    /// preset without `[sound.loops]` tags plays none of their loops and textures.
+    pub fn warnings(&self, sound: &isochord_dsp::SoundscapeConfig) -> Vec<String> {
+        if self.manifests.is_empty() || !sound.loops.tags.is_empty() {
+            return Vec::new();
+        }
+        let names: Vec<String> = self
+            .manifests
+            .iter()
+            .map(|m| m.display().to_string())
+            .collect();
+        let also = if sound.pulse.instrument.is_empty() && sound.melody.instrument.is_empty() {
+            " and no sampled instrument: nothing from it is played"
+        } else {
+            ": its loops and textures are not played (only instruments the pulse or melody name)"
+        };
+        vec![format!(
+            "warning: --content {}: the preset has no [sound.loops] tags{also}; add `[sound.loops] tags = [...]` to a copy of the preset to use them",
+            names.join(", ")
+        )]
+    }
 }
 
 #[derive(Args)]

@@ -430,8 +430,9 @@ pub fn run(args: FeaturesArgs) -> Result<ExitCode, Failure> {
     }
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .map_err(|e| Failure::input(format!("{}: {e}", p.display())))?,
+            isochord_engine::output::open_direct(p, isochord_engine::output::Existing::Replace)
+                .map_err(Failure::input)?
+                .0,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct PlayArgs {
-    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano, nocturne, drift) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 20m, 1h30m (default: the preset's). The fade-out is inside it.
@@ -30,7 +30,8 @@ pub struct PlayArgs {
     #[arg(long)]
     device: Option<String>,
     /// Callback size to ask the device for, frames (0: the device's default). A size the
-    /// device does not support falls back to its default.
+    /// device does not support falls back to its default. After repeated underruns the
+    /// stream is reopened with twice the size (up to 8192 frames), and says so.
     #[arg(long, default_value_t = DEFAULT_BUFFER_FRAMES, value_parser = clap::value_parser!(u32).range(0..=65_536))]
     buffer: u32,
     /// Also record exactly what is played to this WAV file (32-bit float).
@@ -71,8 +72,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
         None => None,
     };
+    let mut report_notes = Vec::new();
     if let Some(out) = &args.record {
-        check_output_path(out)?;
+        check_output_path(out, args.adaptive.force, &mut report_notes)?;
     }
     let duration = args.duration.unwrap_or(preset.duration);
     if duration < Duration::from_secs(1) {
@@ -85,6 +87,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         .parse()
         .expect("infallible");
     let mut report = Report::new(args.quiet, args.json);
+    for n in &report_notes {
+        report.note(n);
+    }
     // an adaptive session: check the input and build the plan before the device opens;
     // the input starts with the session clock
     let plan = match (&args.source, automation) {
@@ -159,7 +164,10 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         rate,
         started.sample_format,
         match (buffer.fixed, buffer.frames) {
-            (true, Some(n)) => format!("buffer {n} frames"),
+            (true, Some(n)) => format!(
+                "buffer {n} frames ({:.0} ms; grows after repeated underruns)",
+                1000.0 * n as f64 / rate as f64
+            ),
             (_, Some(n)) => format!("device's buffer ({n} frames)"),
             (_, None) => "device's buffer".to_string(),
         },
@@ -177,6 +185,22 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     }
     let summary = session.finish().map_err(adaptive::failure)?;
     report.clear_status();
+    let mut output_failed: Option<String> = None;
+    if let Some(o) = &summary.ended.outcome {
+        if o.input_lost > 0 {
+            let n = o.input_lost;
+            report.event(json!({"event": "input_lost", "items": n}));
+            report.note(&format!(
+                "warning: {n} input items were lost before the session could read them (the log has when)"
+            ));
+        }
+        if let (Some(log), Some(e)) = (&args.adaptive.log, &o.log_error) {
+            output_failed = Some(format!(
+                "{}: the session log could not be written: {e}",
+                log.display()
+            ));
+        }
+    }
     for n in &summary.ended.notes {
         report.note(n);
     }
@@ -195,7 +219,9 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
                 out.files.len()
             ));
         }
-        Some(Err(e)) => report.note(&format!("warning: the report could not be written: {e}")),
+        Some(Err(e)) => {
+            output_failed = Some(format!("the report could not be written: {e}"));
+        }
         None => {}
     }
     let recorded = summary.recorded.as_ref();
@@ -229,6 +255,16 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
         report.note(&format!("warning: {f}"));
     }
     report.summary(&summary_line(&preset.name, &summary));
+    if let Some(m) = output_failed {
+        return Err(Failure::runtime(format!(
+            "{m}{}",
+            if recorded.is_some() {
+                " (the recording is complete and valid)"
+            } else {
+                ""
+            }
+        )));
+    }
     match &summary.end {
         End::Completed => Ok(ExitCode::SUCCESS),
         End::Interrupted => {
@@ -298,6 +334,22 @@ fn show_update(report: &mut Report, update: &Update, rate: u32) {
                 "device": device_id, "device_name": device_name}));
             report.note(&format!("playing on {device_name} [{device_id}] again"));
         }
+        Update::BufferGrown {
+            at_s,
+            from,
+            to,
+            latency_ms,
+            message,
+        } => {
+            report.event(json!({"event": "buffer_grown", "elapsed_s": round3(*at_s),
+                "from": from, "to": to, "latency_ms": latency_ms}));
+            report.note(message);
+        }
+        Update::BufferGrowFailed { message, .. } => {
+            report.note(&format!(
+                "warning: the buffer could not grow: {message}; reopening"
+            ));
+        }
         Update::Status(s) => {
             if s.new_second {
                 let mut status = status_json(s, rate);
@@ -328,20 +380,22 @@ fn no_output(e: LiveError) -> String {
     }
 }
 
-fn check_output_path(out: &std::path::Path) -> Result<(), Failure> {
-    if out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            out.display()
-        )));
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
-        }
+/// Refuses a `--record` destination that cannot be written or exists (without
+/// `--force`); notes unfinished files that killed runs left beside it.
+fn check_output_path(
+    out: &std::path::Path,
+    force: bool,
+    notes: &mut Vec<String>,
+) -> Result<(), Failure> {
+    use isochord_engine::output;
+    let target = output::check(out, output::Existing::from_force(force)).map_err(Failure::input)?;
+    if let output::Target::File(dest) = &target {
+        notes.extend(
+            output::clean_leftovers(dest)
+                .notes()
+                .into_iter()
+                .map(|n| format!("note: {n}")),
+        );
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::content::ContentArgs;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use isochord_engine::output::{self, Existing};
 use isochord_engine::session::{InputSpec, SessionPlan};
 use isochord_engine::{format_duration, parse_duration, Automation, Preset, SampleFormat, WavSink};
 use std::io::IsTerminal;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// Built-in preset (sleep, relax, focus, uplift, piano) or path to a preset .toml.
+    /// Built-in preset (sleep, relax, focus, uplift, piano, nocturne, drift) or path to a preset .toml.
     #[arg(long, short)]
     preset: String,
     /// Length, e.g. 90s, 10m, 1h30m (default: the preset's).
@@ -63,18 +64,20 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let format: SampleFormat = args.format.parse().map_err(Failure::input)?;
-    if args.out.is_dir() {
-        return Err(Failure::input(format!(
-            "{}: is a directory; give a file name such as session.wav",
-            args.out.display()
-        )));
+    let target = output::check(&args.out, Existing::from_force(args.adaptive.force))
+        .map_err(Failure::input)?;
+    // with the WAV on standard output, everything else goes to standard error
+    let to_stdout = target.is_stdout();
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if to_stdout { eprintln!($($t)*) } else { println!($($t)*) }
+        };
     }
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::input(format!(
-                "{}: the directory does not exist",
-                parent.display()
-            )));
+    if let output::Target::File(dest) = &target {
+        for n in output::clean_leftovers(dest).notes() {
+            if !args.quiet {
+                eprintln!("note: {n}");
+            }
         }
     }
     let duration = args.duration.unwrap_or(preset.duration);
@@ -97,8 +100,9 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 args.report.as_deref(),
                 args.seed,
             )?;
-            if !quiet {
-                for n in plan.notes() {
+            // warnings even with --quiet: they say what the session lacks
+            for n in plan.notes() {
+                if !quiet || n.starts_with("warning") {
                     eprintln!("{n}");
                 }
             }
@@ -116,6 +120,11 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     };
     let adaptive = plan.is_adaptive();
     let plan = plan.with_content(Some(args.content.library()?));
+    if !quiet {
+        for n in args.content.warnings(&plan.sound) {
+            eprintln!("{n}");
+        }
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -171,7 +180,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     let rendered = Duration::from_secs_f64(outcome.frames as f64 / sr);
     if !args.quiet {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        println!(
+        say!(
             "rendered {} ({}) at {} Hz {} → {}",
             preset.name,
             format_duration(rendered),
@@ -180,13 +189,13 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             names.join(", ")
         );
         if files.len() > 1 {
-            println!(
+            say!(
                 "split into {} parts: one WAV file holds at most 4 GB",
                 files.len()
             );
         }
         let m = &outcome.meter;
-        println!(
+        say!(
             "level: RMS {:.1} dBFS, peak {:.1} dBFS (ceiling {:.1} dBFS){}",
             m.rms_dbfs(),
             m.peak_dbfs(),
@@ -200,7 +209,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 String::new()
             }
         );
-        println!(
+        say!(
             "time: {:.2} s ({:.0}× real time){}",
             elapsed,
             rendered.as_secs_f64() / elapsed.max(1e-9),
@@ -222,10 +231,11 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             outcome.stream_missing_frames as f64 / sr
         );
     }
+    let session_outcome = end.outcome();
     if adaptive {
-        if let (Some(o), false) = (end.outcome(), args.quiet) {
+        if let (Some(o), false) = (&session_outcome, args.quiet) {
             let a = |x: Option<f64>| x.map_or("--".to_string(), |v| format!("{v:.2}"));
-            println!(
+            say!(
                 "session: arousal {} at the start → {} at the end ({} of {} estimates usable); {} events, {} escalations; breathing baseline {}; sound allowance used {:.2} % (Leq {})",
                 a(o.arousal_start),
                 a(o.arousal_end),
@@ -238,6 +248,17 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
                 o.leq_db.map_or("--".into(), |l| format!("{l:.1} dB SPL")),
             );
         }
+        if let (Some(o), Some(spec)) = (&session_outcome, &args.biometrics) {
+            if let Some(line) = input_loss_line(spec, o) {
+                eprintln!("{line}");
+            }
+            if o.input_items == 0 {
+                return Err(Failure::input(format!(
+                    "{spec}: no usable readings ({} rejected, {} ignored): nothing steered the session; the log lists the rejected rows",
+                    o.input_rejected, o.input_ignored
+                )));
+            }
+        }
     }
     end.set_report_wav(files.first().cloned());
     let report_started = Instant::now();
@@ -247,8 +268,22 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             eprintln!("{n}");
         }
     }
+    if let (Some(log), Some(e)) = (
+        &args.adaptive.log,
+        session_outcome.as_ref().and_then(|o| o.log_error.clone()),
+    ) {
+        return Err(Failure::runtime(format!(
+            "{}: the session log could not be written: {e}; {} is complete and valid, the log is not",
+            log.display(),
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     if let (Some(log), false, true) = (&args.adaptive.log, args.quiet, adaptive) {
-        println!("log: {}", log.display());
+        say!("log: {}", log.display());
     }
     if let (Some(dir), Some(r)) = (&args.report, ended.report) {
         crate::report::show(r, dir, report_started, args.quiet)?;
@@ -261,4 +296,23 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on what the input lost (rejected and ignored rows), or `None` when nothing was.
+pub fn input_loss_line(spec: &str, o: &isochord_engine::session::SessionOutcome) -> Option<String> {
+    if o.input_rejected == 0 && o.input_ignored == 0 {
+        return None;
+    }
+    let total = o.input_items + o.input_rejected;
+    Some(format!(
+        "warning: {spec}: {} of {} readings rejected ({:.1} %: malformed, implausible or out of order){}; the log lists them",
+        o.input_rejected,
+        total,
+        100.0 * o.input_rejected as f64 / total.max(1) as f64,
+        if o.input_ignored > 0 {
+            format!(", {} ignored (unknown columns or keys)", o.input_ignored)
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -38,6 +38,10 @@ pub struct BatchArgs {
     /// Print nothing but errors and the final line.
     #[arg(long, short)]
     quiet: bool,
+    /// Replace each session's WAV and log where they already exist (without it, such a
+    /// session fails).
+    #[arg(long)]
+    force: bool,
 }
 
 struct Outcome {
@@ -79,6 +83,9 @@ fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json,
         .arg("--seed")
         .arg(a.seed.to_string())
         .arg("--quiet");
+    if a.force {
+        cmd.arg("--force");
+    }
     if let Some(d) = a.duration {
         cmd.arg("--duration").arg(format!("{}s", d.as_secs_f64()));
     }
@@ -97,7 +104,18 @@ fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json,
     }
     let p = out.join("summary.json");
     let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    let summary: Json = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    // a session that never had data was not steered by the recording: not a result
+    let loss = summary
+        .pointer("/signal_quality/data_loss_fraction")
+        .and_then(Json::as_f64);
+    if loss.is_some_and(|l| l >= 1.0) {
+        return Err(format!(
+            "{}: no usable data in the whole session (data loss 1.0)",
+            rec.display()
+        ));
+    }
+    Ok(summary)
 }
 
 /// Columns of summaries.csv after `recording,status,error,render_s`: JSON pointers into

@@ -146,6 +146,7 @@ fn a_corrupt_profile_is_kept_and_replaced_and_a_future_one_left_alone() {
             input.to_str().unwrap(),
             "--out",
             dir.path().join("s.wav").to_str().unwrap(),
+            "--force",
             "--profile",
             profile.to_str().unwrap(),
         ])

@@ -795,3 +795,123 @@ fn live_and_offline_sessions_take_the_same_decisions_on_the_same_input() {
     assert_eq!(al, ao);
     assert!(ao.iter().any(|a| a == "matching") && ao.iter().any(|a| a == "fading"));
 }
+
+/// Silent gaps in the monitor capture between the first and the last audible frame:
+/// (count, longest in ms), a gap being at least 2 ms of digital silence (what the null
+/// sink plays when the client is late; the presets' sound never stops mid-session).
+fn gaps(monitor: &[f32]) -> (usize, f64) {
+    let frames = monitor.len() / 2;
+    let loud = |j: usize| monitor[2 * j].abs() > 1e-7 || monitor[2 * j + 1].abs() > 1e-7;
+    let Some(first) = (0..frames).find(|&j| loud(j)) else {
+        return (0, 0.0);
+    };
+    let last = (0..frames).rev().find(|&j| loud(j)).unwrap();
+    let (mut count, mut longest, mut run) = (0, 0usize, 0usize);
+    for j in first..=last {
+        if loud(j) {
+            if run >= (RATE / 500) as usize {
+                count += 1;
+                longest = longest.max(run);
+            }
+            run = 0;
+        } else {
+            run += 1;
+        }
+    }
+    (count, 1000.0 * longest as f64 / RATE as f64)
+}
+
+/// Live playback under load: two busy loops compete for the (two) cores while a 60 s
+/// adaptive session plays into the null sink, once with `--buffer 1024` (the former
+/// default) and once with the default; prints underruns (and the log's playback
+/// events), buffer growth, and the silent gaps the sink's monitor captured. A bench:
+/// `cargo test -p isochord-cli --test live -- --ignored --nocapture under_load`.
+#[test]
+#[ignore = "a 2-minute bench; run it by name"]
+fn under_load_underruns_and_gaps() {
+    let _one = serial();
+    // ISOCHORD_BUSY_LOOPS changes the load (default 2)
+    let loops: usize = std::env::var("ISOCHORD_BUSY_LOOPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    for buffer in [Some("1024"), None] {
+        let mut pulse = Pulse::start();
+        for _ in 0..loops {
+            let mut busy = Command::new("sh");
+            busy.args(["-c", "while :; do :; done"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            pulse.spawn(busy);
+        }
+        let (parec, monitor_path) = pulse.record_monitor();
+        let mut args = vec![
+            "play",
+            "--preset",
+            "relax",
+            "--duration",
+            "60s",
+            "--source",
+            "sim",
+            "--log",
+            "s.jsonl",
+            "--json",
+        ];
+        if let Some(b) = buffer {
+            args.extend(["--buffer", b]);
+        }
+        let play = pulse.isochord(&args, "play");
+        let status = pulse.wait(play, Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(400));
+        pulse.signal(parec, libc::SIGINT);
+        pulse.wait(parec, Duration::from_secs(5));
+        assert!(status.success(), "{}", pulse.read("play.err"));
+        let events = json_lines(&pulse.read("play.out"));
+        let started = find(&events, "started");
+        let stopped = find(&events, "stopped");
+        let underruns = stopped["underruns"].as_u64().unwrap();
+        let grown: Vec<String> = events
+            .iter()
+            .filter(|e| e["event"] == "buffer_grown")
+            .map(|e| {
+                format!(
+                    "{}→{} at {:.0} s",
+                    e["from"],
+                    e["to"],
+                    e["elapsed_s"].as_f64().unwrap()
+                )
+            })
+            .collect();
+        let log = log_records(&pulse.path("s.jsonl"));
+        let playback: Vec<String> = log
+            .iter()
+            .filter_map(|r| r["decisions"].as_array())
+            .flatten()
+            .filter(|d| d["kind"] == "playback")
+            .map(|d| {
+                format!(
+                    "{:.1} s: {}",
+                    d["time"].as_f64().unwrap_or(0.0),
+                    d["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let logged = playback.len();
+        let (n, longest) = gaps(&read_f32_raw(&monitor_path));
+        eprintln!(
+            "under {loops} busy loops, buffer {}: {} frames at the start; underruns \
+             {underruns}; grown {:?}; playback events in the log {logged} {:?}; silent gaps \
+             on the monitor {n} (longest {longest:.1} ms)",
+            buffer.unwrap_or("default"),
+            started["buffer"]["frames"],
+            grown,
+            playback,
+        );
+        // every underrun the player saw is in the log
+        let under_events = events.iter().filter(|e| e["event"] == "underrun").count();
+        assert!(
+            logged >= under_events,
+            "{logged} logged, {under_events} seen"
+        );
+    }
+}

@@ -679,6 +679,64 @@ fn an_interrupted_render_still_yields_a_partial_report() {
 }
 
 #[test]
+fn a_torn_last_line_is_left_out_and_the_session_reported_partial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = render_report(tmp.path(), "sim", "2m");
+    let good = std::fs::read_to_string(report.join("session.jsonl")).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    // a process killed while writing line 51
+    let mut torn = lines[..50].join("\n");
+    torn.push('\n');
+    torn.push_str(&lines[50][..lines[50].len() / 2]);
+    let p = tmp.path().join("killed.jsonl");
+    std::fs::write(&p, torn).unwrap();
+    let out = tmp.path().join("killed-report");
+    let o = isochord(&[
+        "report",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("killed.jsonl:51: the last line was cut off"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("partial session"), "{}", text(&o));
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["session"]["partial"], true);
+    let reason = s["session"]["partial_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("its last line, 51, was cut off"),
+        "{reason}"
+    );
+    // the 49 whole seconds are reported (line 1 is the header)
+    let csv = std::fs::read_to_string(out.join("timeline.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 49);
+    // a torn line in the middle is still refused
+    let mut middle = lines[..20].join("\n");
+    middle.push('\n');
+    middle.push_str(&lines[20][..lines[20].len() / 2]);
+    middle.push('\n');
+    middle.push_str(&lines[21..].join("\n"));
+    let p = tmp.path().join("middle.jsonl");
+    std::fs::write(&p, middle).unwrap();
+    let o = isochord(&[
+        "report",
+        p.to_str().unwrap(),
+        "--out",
+        tmp.path().join("m").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("middle.jsonl:21: not valid JSON"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn bad_logs_fail_naming_the_line() {
     let tmp = tempfile::tempdir().unwrap();
     let report = render_report(tmp.path(), "sim", "2m");
@@ -688,12 +746,6 @@ fn bad_logs_fail_naming_the_line() {
         let mut v: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
         v[i] = new.to_string();
         v.join("\n") + "\n"
-    };
-    let truncated = {
-        let mut t = lines[..50].join("\n");
-        t.push('\n');
-        t.push_str(&lines[50][..lines[50].len() / 2]);
-        t
     };
     let no_policy = {
         let mut v: Value = serde_json::from_str(lines[3]).unwrap();
@@ -715,7 +767,6 @@ fn bad_logs_fail_naming_the_line() {
         lines.len() + 1
     );
     let cases: Vec<(&str, String, &str)> = vec![
-        ("truncated", truncated, ":51: truncated record"),
         (
             "garbage",
             with(7, "{\"record\":\"second\", oops"),

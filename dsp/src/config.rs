@@ -1,5 +1,6 @@
 //! What a soundscape sounds like: the sound half of a preset, as data.
 
+use crate::compose::HarmonyStyle;
 use crate::music::{Key, Scale};
 use crate::params::{Layer, Param};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ pub struct SoundscapeConfig {
     pub octave: i32,
     /// Parameter values at the start.
     pub start: StartValues,
+    /// Chord progressions.
+    pub harmony: HarmonyConfig,
+    /// Sections over minutes.
+    pub form: FormConfig,
     /// Chord voices.
     pub pad: PadConfig,
     /// Notes on the beat.
@@ -42,6 +47,8 @@ impl Default for SoundscapeConfig {
             scale: Scale::default(),
             octave: 2,
             start: StartValues::default(),
+            harmony: HarmonyConfig::default(),
+            form: FormConfig::default(),
             pad: PadConfig::default(),
             pulse: PulseConfig::default(),
             melody: MelodyConfig::default(),
@@ -85,8 +92,65 @@ impl Default for StartValues {
     }
 }
 
-/// The pad: up to eight chord voices, two detuned oscillators each, through a ladder
-/// low-pass.
+/// How the harmony moves: the progression style, how long chords last and where the
+/// pad's upper voices sit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HarmonyConfig {
+    /// Which chords follow which (plagal, pastoral, modal, lively, drone).
+    pub style: HarmonyStyle,
+    /// Bars a chord lasts at harmonic density 0 (the calm end).
+    pub bars_calm: f32,
+    /// Bars a chord lasts at harmonic density 1 (the aroused end).
+    pub bars_aroused: f32,
+    /// Chords in a progression (2..=8), the first the tonic, the last leading home.
+    pub progression: u32,
+    /// Times a progression plays before a new one is made.
+    pub repeats: u32,
+    /// Semitones above the bass tonic where the pad's upper voices begin.
+    pub upper_from: i32,
+    /// Semitones the upper voices range over.
+    pub upper_span: i32,
+}
+
+impl Default for HarmonyConfig {
+    fn default() -> Self {
+        Self {
+            style: HarmonyStyle::Pastoral,
+            bars_calm: 6.0,
+            bars_aroused: 2.0,
+            progression: 4,
+            repeats: 2,
+            upper_from: 7,
+            upper_span: 24,
+        }
+    }
+}
+
+/// Sections: how long they last, or none (every layer always present).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FormConfig {
+    /// Whether the music moves through sections.
+    pub enabled: bool,
+    /// Fewest bars in a section.
+    pub section_bars_min: u32,
+    /// Most bars in a section.
+    pub section_bars_max: u32,
+}
+
+impl Default for FormConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            section_bars_min: 16,
+            section_bars_max: 28,
+        }
+    }
+}
+
+/// The pad: a bass and up to six upper voices, two detuned oscillators each, through a
+/// ladder low-pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PadConfig {
@@ -106,8 +170,12 @@ pub struct PadConfig {
     pub resonance: f32,
     /// Share of sawtooth in the oscillator mix at brightness 1 (the rest is triangle).
     pub saw_max: f32,
-    /// Stereo width, 0 (mono) … 1 (voices spread hard).
+    /// Stereo width of the upper voices, 0 (mono) … 1 (spread hard); the bass is mono.
     pub width: f32,
+    /// Level of the bass voice relative to the upper voices' (0..2).
+    pub bass: f32,
+    /// Seconds a voice takes to move to its next chord tone.
+    pub glide_s: f32,
 }
 
 impl Default for PadConfig {
@@ -122,11 +190,24 @@ impl Default for PadConfig {
             resonance: 0.25,
             saw_max: 0.8,
             width: 0.7,
+            bass: 1.0,
+            glide_s: 1.5,
         }
     }
 }
 
-/// The pulse: one soft tuned note per beat.
+/// What the pulse plays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PulseMode {
+    /// A figure over the chord sounding, at a rate set by density.
+    #[default]
+    Chord,
+    /// The `pattern` of scale degrees, one per beat, whatever the chord.
+    Pattern,
+}
+
+/// The pulse: soft tuned notes on the beat.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PulseConfig {
@@ -134,9 +215,12 @@ pub struct PulseConfig {
     pub gain: f32,
     /// Whether it sounds at the start.
     pub enabled: bool,
+    /// What it plays: a figure over the chord, or a fixed pattern.
+    pub mode: PulseMode,
     /// Octave of the pattern's tonic.
     pub octave: i32,
-    /// Scale degrees played in turn, one per beat (0 = tonic; up to 16).
+    /// In `pattern` mode, scale degrees played in turn, one per beat (0 = tonic; up to
+    /// 16).
     pub pattern: Vec<i32>,
     /// Attack, ms.
     pub attack_ms: f32,
@@ -154,6 +238,7 @@ impl Default for PulseConfig {
         Self {
             gain: 0.5,
             enabled: true,
+            mode: PulseMode::Chord,
             octave: 4,
             pattern: vec![0, 2, 4, 2],
             attack_ms: 8.0,
@@ -164,7 +249,7 @@ impl Default for PulseConfig {
     }
 }
 
-/// The melody: sparse notes on an eighth-note grid, a random walk over the scale.
+/// The melody: phrases grown from motifs on an eighth-note grid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MelodyConfig {
@@ -176,7 +261,8 @@ pub struct MelodyConfig {
     pub octave: i32,
     /// How many scale degrees it roams over.
     pub range: i32,
-    /// Notes per beat at full density (at most 2: the grid is eighth notes).
+    /// How busy it is: 0.5 is the reference; lower leaves longer rests between phrases
+    /// (0..2).
     pub notes_per_beat: f32,
     /// Decay to −60 dB, seconds.
     pub decay_s: f32,
@@ -284,11 +370,12 @@ impl Default for NoiseConfig {
     }
 }
 
-/// The breath guide: a swell rising on the in-breath and falling on the out-breath.
+/// The breath guide: a swell rising on the in-breath and falling on the out-breath,
+/// carried by a soft tone, the pad's level and filter, and optionally by noise.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreathConfig {
-    /// Gain of its own airy noise swell (0..1.5).
+    /// Gain of its own swell (tone and air) (0..1.5).
     pub gain: f32,
     /// Whether it sounds at the start.
     pub enabled: bool,
@@ -296,8 +383,19 @@ pub struct BreathConfig {
     pub inhale: f32,
     /// How far the pad's loudness follows the swell, 0..1.
     pub pad_depth: f32,
+    /// How far the other layers' loudness follows the swell, 0..1 (the whole soundscape
+    /// breathes a little).
+    pub mix_depth: f32,
     /// Centre of the airy noise band at mid-breath, Hz.
     pub center_hz: f32,
+    /// Level of the tonal swell (the chord's root and fifth), 0..1.
+    pub tone: f32,
+    /// Octave of the tonal swell.
+    pub tone_octave: i32,
+    /// Level of the band-passed noise swell (air), 0..1.
+    pub air: f32,
+    /// Octaves the pad's filter opens at the top of the in-breath (0..2).
+    pub filter_octaves: f32,
 }
 
 impl Default for BreathConfig {
@@ -306,8 +404,13 @@ impl Default for BreathConfig {
             gain: 0.5,
             enabled: true,
             inhale: 0.4,
-            pad_depth: 0.35,
+            pad_depth: 0.25,
+            mix_depth: 0.2,
             center_hz: 900.0,
+            tone: 1.0,
+            tone_octave: 4,
+            air: 0.0,
+            filter_octaves: 0.6,
         }
     }
 }
@@ -348,6 +451,20 @@ pub struct MasterConfig {
     pub fade_out_s: f32,
     /// Crossfade of the pad when key or scale changes, seconds.
     pub key_crossfade_s: f32,
+    /// Below this frequency the mix is made mono (its side signal high-passed), Hz.
+    pub mono_below_hz: f32,
+    /// Low shelf (below about 120 Hz) of the mix, dB.
+    pub low_db: f32,
+    /// Bell-shaped cut or boost of the low mids (centred at 320 Hz), dB.
+    pub low_mid_db: f32,
+    /// High shelf (above about 4 kHz) of the mix, dB.
+    pub high_db: f32,
+    /// How far the leveler may turn the mix up or down to hold its loudness steady, dB
+    /// (0: no leveler).
+    pub level_range_db: f32,
+    /// How much louder the leveler lets the mix be per unit of energy above the starting
+    /// energy (and quieter below it), dB.
+    pub energy_db: f32,
 }
 
 impl Default for MasterConfig {
@@ -358,6 +475,12 @@ impl Default for MasterConfig {
             fade_in_s: 4.0,
             fade_out_s: 10.0,
             key_crossfade_s: 4.0,
+            mono_below_hz: 150.0,
+            low_db: 0.0,
+            low_mid_db: 0.0,
+            high_db: 0.0,
+            level_range_db: 6.0,
+            energy_db: 6.0,
         }
     }
 }
@@ -435,6 +558,28 @@ impl SoundscapeConfig {
         check("pad.resonance", p.resonance, 0.0, 0.9)?;
         check("pad.saw_max", p.saw_max, 0.0, 1.0)?;
         check("pad.width", p.width, 0.0, 1.0)?;
+        check("pad.bass", p.bass, 0.0, 2.0)?;
+        check("pad.glide_s", p.glide_s, 0.05, 10.0)?;
+        let h = &self.harmony;
+        check("harmony.bars_calm", h.bars_calm, 1.0, 32.0)?;
+        check("harmony.bars_aroused", h.bars_aroused, 1.0, 32.0)?;
+        check_i("harmony.progression", h.progression.min(1000) as i32, 2, 8)?;
+        check_i("harmony.repeats", h.repeats.min(1000) as i32, 1, 16)?;
+        check_i("harmony.upper_from", h.upper_from, 3, 36)?;
+        check_i("harmony.upper_span", h.upper_span, 12, 36)?;
+        let f = &self.form;
+        check_i(
+            "form.section_bars_min",
+            f.section_bars_min.min(1000) as i32,
+            2,
+            256,
+        )?;
+        check_i(
+            "form.section_bars_max",
+            f.section_bars_max.min(1000) as i32,
+            f.section_bars_min.min(256) as i32,
+            256,
+        )?;
         let u = &self.pulse;
         check_i("pulse.octave", u.octave, 1, 7)?;
         if u.pattern.is_empty() || u.pattern.len() > 16 {
@@ -479,7 +624,12 @@ impl SoundscapeConfig {
         let b = &self.breath;
         check("breath.inhale", b.inhale, 0.2, 0.8)?;
         check("breath.pad_depth", b.pad_depth, 0.0, 1.0)?;
+        check("breath.mix_depth", b.mix_depth, 0.0, 1.0)?;
         check("breath.center_hz", b.center_hz, 100.0, 8000.0)?;
+        check("breath.tone", b.tone, 0.0, 1.0)?;
+        check_i("breath.tone_octave", b.tone_octave, 2, 6)?;
+        check("breath.air", b.air, 0.0, 1.0)?;
+        check("breath.filter_octaves", b.filter_octaves, 0.0, 2.0)?;
         let r = &self.reverb;
         check("reverb.size", r.size, 0.25, 2.0)?;
         check("reverb.rt60_s", r.rt60_s, 0.1, 30.0)?;
@@ -490,6 +640,12 @@ impl SoundscapeConfig {
         check("master.fade_in_s", ms.fade_in_s, 0.0, 120.0)?;
         check("master.fade_out_s", ms.fade_out_s, 0.0, 600.0)?;
         check("master.key_crossfade_s", ms.key_crossfade_s, 0.1, 30.0)?;
+        check("master.mono_below_hz", ms.mono_below_hz, 0.0, 400.0)?;
+        check("master.low_db", ms.low_db, -12.0, 6.0)?;
+        check("master.low_mid_db", ms.low_mid_db, -12.0, 6.0)?;
+        check("master.high_db", ms.high_db, -12.0, 12.0)?;
+        check("master.level_range_db", ms.level_range_db, 0.0, 12.0)?;
+        check("master.energy_db", ms.energy_db, 0.0, 12.0)?;
         Ok(())
     }
 

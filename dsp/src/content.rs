@@ -155,6 +155,20 @@ impl LoopItem {
             .is_none_or(|(k, s)| transposition(k, s, key, scale) == 0)
     }
 
+    /// Whether it sits well over a chord whose pitch classes are the bits of
+    /// `chord_mask` (bit 0 = C): none of its scale's notes lies a semitone above a chord
+    /// tone (a minor ninth against the chord). Untuned material, and tuned material
+    /// whose scale is not known, always fits.
+    pub fn fits_chord(&self, chord_mask: u16) -> bool {
+        let Some((key, Some(scale))) = self.key else {
+            return true;
+        };
+        scale.steps().iter().all(|&d| {
+            let pc = (key.pitch_class() as i32 + d).rem_euclid(12);
+            chord_mask & (1 << (pc - 1).rem_euclid(12)) == 0
+        })
+    }
+
     /// Frames per beat at the recorded tempo (the whole loop for a texture).
     pub fn beat_frames(&self) -> f64 {
         let len = (self.end - self.start) as f64;

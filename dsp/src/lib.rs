@@ -9,13 +9,17 @@
 //! patches can use them.
 #![warn(missing_docs)]
 
+pub mod biquad;
 pub mod command;
+pub mod compose;
 pub mod config;
 pub mod content;
 pub mod ladder;
 pub mod layers;
+pub mod leveler;
 pub mod limiter;
 pub mod loop_player;
+pub mod master;
 pub mod meter;
 pub mod music;
 pub mod noise;

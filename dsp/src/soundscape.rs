@@ -1,10 +1,13 @@
 //! The soundscape: layers, mix, reverb and the safety stage, steered by parameters.
 
 use crate::command::Command;
-use crate::config::SoundscapeConfig;
+use crate::compose::{Composer, Score};
+use crate::config::{BreathConfig, SoundscapeConfig};
 use crate::content::Content;
 use crate::layers::{breath_swell, Block, BreathGuide, Loops, Melody, NoiseBed, Pad, Pulse};
+use crate::leveler::Leveler;
 use crate::limiter::Limiter;
+use crate::master::MasterTone;
 use crate::meter::Meter;
 use crate::music::{Key, Scale};
 use crate::params::{Layer, Param, PARAM_COUNT};
@@ -17,6 +20,9 @@ const LAYERS: usize = Layer::ALL.len();
 
 /// Seconds each parameter smoother takes to round its corners.
 const CORNER_S: f32 = 0.15;
+
+/// Seconds a layer takes to enter or leave when a section changes.
+const SECTION_FADE_S: f32 = 6.0;
 
 /// A complete, steerable soundscape. Build it off the audio thread (construction
 /// allocates and calibrates loudness); after that, [`Soundscape::render`] and the
@@ -35,13 +41,19 @@ pub struct Soundscape {
     breath: BreathGuide,
     loops: Loops,
     content: Content,
+    composer: Composer,
+    score: Score,
+    presence: [f32; LAYERS],
     reverb: Reverb,
+    tone: MasterTone,
     limiter: Limiter,
     key: Key,
     scale: Scale,
     pending_key: Option<(Key, Scale)>,
     layer_gain: [f32; LAYERS],
     makeup: f32,
+    leveler: Leveler,
+    level: f32,
     fade_pos: f32,
     fade_rate: f32,
     layer_l: [[f32; MAX_BLOCK]; LAYERS],
@@ -61,8 +73,8 @@ fn db_to_amp(db: f32) -> f32 {
 impl Soundscape {
     /// A soundscape for `config` at `sample_rate`, deterministic for `seed`, its output
     /// calibrated so that at its starting values its RMS level is the preset's
-    /// `master.loudness_dbfs` (a 12 s render at 24 kHz at construction, a few tens of
-    /// milliseconds). The config must have passed [`SoundscapeConfig::validate`].
+    /// `master.loudness_dbfs` (a 34 s render at 24 kHz at construction, about a tenth of
+    /// a second). The config must have passed [`SoundscapeConfig::validate`].
     pub fn new(config: &SoundscapeConfig, sample_rate: f32, seed: u64) -> Self {
         Self::with_content(config, &Content::none(), sample_rate, seed)
     }
@@ -76,11 +88,19 @@ impl Soundscape {
         sample_rate: f32,
         seed: u64,
     ) -> Self {
-        let makeup = Self::calibrate(config, content, sample_rate, seed);
-        Self::with_content_and_makeup(config, content, sample_rate, seed, makeup)
+        let (makeup, reference) = Self::calibrate(config, content, sample_rate, seed);
+        let mut s = Self::with_content_and_makeup(config, content, sample_rate, seed, makeup);
+        s.leveler = Leveler::new(
+            Some(reference),
+            config.master.level_range_db,
+            config.master.energy_db,
+            config.start.energy,
+        );
+        s
     }
 
-    /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating.
+    /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating,
+    /// and no leveler (the mix's loudness moves with everything that changes in it).
     /// Only for tests that must hold the gain fixed across configurations (the safety
     /// tests); hidden from the documentation.
     #[doc(hidden)]
@@ -110,16 +130,16 @@ impl Soundscape {
             Smoother::new(v, p.max_rate(), CORNER_S)
         });
         let values: [f32; PARAM_COUNT] = core::array::from_fn(|i| params[i].value());
-        let pad = Pad::new(
-            &cfg.pad,
+        let composer = Composer::new(&cfg, values[Param::Density.index()], seed);
+        let pad = Pad::new(&cfg.pad, composer.voicing(), sr, cfg.pad.glide_s, &mut rng);
+        let pulse = Pulse::new(
+            &cfg.pulse,
             cfg.key,
             cfg.scale,
-            cfg.octave,
+            content.pulse.clone(),
             sr,
-            cfg.master.key_crossfade_s,
-            &mut rng,
+            Rng::new(seed, 4),
         );
-        let pulse = Pulse::new(&cfg.pulse, cfg.key, cfg.scale, content.pulse.clone(), sr);
         let melody = Melody::new(
             &cfg.melody,
             cfg.key,
@@ -138,6 +158,9 @@ impl Soundscape {
         let breath = BreathGuide::new(&cfg.breath, &mut rng);
         let reverb = Reverb::new(sr, cfg.reverb.size, cfg.reverb.rt60_s, cfg.reverb.damp_hz);
         let limiter = Limiter::new(sr, db_to_amp(cfg.master.ceiling_dbfs), 0.0015, 0.15);
+        let tone = MasterTone::new(&cfg.master, sr);
+        let score = composer.score();
+        let presence = score.arrangement.presence;
         let fade_in = cfg.master.fade_in_s;
         let mut s = Self {
             sample_rate: sr,
@@ -152,13 +175,19 @@ impl Soundscape {
             breath,
             loops,
             content: content.clone(),
+            composer,
+            score,
+            presence,
             reverb,
+            tone,
             limiter,
             key: cfg.key,
             scale: cfg.scale,
             pending_key: None,
             layer_gain: [0.0; LAYERS],
             makeup,
+            leveler: Leveler::new(None, 0.0, 0.0, 0.0),
+            level: 1.0,
             fade_pos: if fade_in > 0.0 { 0.0 } else { 1.0 },
             fade_rate: if fade_in > 0.0 { 1.0 / fade_in } else { 0.0 },
             layer_l: [[0.0; MAX_BLOCK]; LAYERS],
@@ -172,12 +201,19 @@ impl Soundscape {
             cfg,
         };
         s.layer_gain = core::array::from_fn(|i| {
-            layer_target(&s.values, s.cfg.breath.pad_depth, Layer::ALL[i], 0.0)
+            layer_target(&s.values, &s.cfg.breath, Layer::ALL[i], 0.0) * s.presence[i]
         });
         s
     }
 
-    fn calibrate(config: &SoundscapeConfig, content: &Content, sample_rate: f32, seed: u64) -> f32 {
+    /// The makeup gain that brings the starting sound to its target and the mean square
+    /// of the mix the leveler holds it to.
+    fn calibrate(
+        config: &SoundscapeConfig,
+        content: &Content,
+        sample_rate: f32,
+        seed: u64,
+    ) -> (f32, f32) {
         // without recordings, half the rate is plenty and twice as fast
         let sr = if content.is_empty() {
             24_000.0
@@ -195,15 +231,18 @@ impl Soundscape {
             probe.render(&mut buf);
         }
         probe.take_meter();
-        for _ in 0..80 {
+        probe.leveler = Leveler::new(None, 0.0, 0.0, 0.0);
+        // half a minute: long enough to hear several phrases and chords
+        for _ in 0..300 {
             probe.render(&mut buf);
         }
         let rms = probe.take_meter().rms();
+        let reference = probe.leveler.mean_power();
         if rms <= 1e-9 {
-            return 1.0;
+            return (1.0, reference);
         }
         let want = db_to_amp(config.master.loudness_dbfs);
-        (want / rms).clamp(1.0 / 16.0, 16.0)
+        ((want / rms).clamp(1.0 / 16.0, 16.0), reference)
     }
 
     /// The linear makeup gain that brings the starting sound to its loudness target.
@@ -260,9 +299,9 @@ impl Soundscape {
         self.params[param.index()].target()
     }
 
-    /// Asks for a new key and scale. The pad crossfades into it at the next bar line
-    /// (every fourth beat) once no other crossfade is running; pulse and melody take it
-    /// for their next notes at the same moment. Audio thread.
+    /// Asks for a new key and scale. At the next bar line (every fourth beat) the
+    /// harmony starts again on the new tonic, the pad's voices move to it, and pulse,
+    /// melody and loops take it for their next notes. Audio thread.
     pub fn set_key(&mut self, key: Key, scale: Scale) {
         self.pending_key = Some((key, scale));
     }
@@ -277,6 +316,23 @@ impl Soundscape {
     /// The key and scale sounding now.
     pub fn key(&self) -> (Key, Scale) {
         (self.key, self.scale)
+    }
+
+    /// What the music is doing now: chord, voicing, section. Any thread that owns the
+    /// soundscape.
+    pub fn score(&self) -> &Score {
+        &self.score
+    }
+
+    /// The leveler's gain now, dB (0 without a leveler). Any thread that owns the
+    /// soundscape.
+    pub fn leveler_gain_db(&self) -> f32 {
+        self.leveler.gain_db()
+    }
+
+    /// The pad's notes sounding now (MIDI; the bass first, silent voices included).
+    pub fn pad_notes(&self) -> [f32; 7] {
+        self.pad.notes()
     }
 
     /// Applies a command from the control side. Audio thread. Returns false if it was
@@ -382,16 +438,39 @@ impl Soundscape {
         let beat = (end.floor() > start.floor()).then(|| end.floor() as u64);
         let eighth =
             ((2.0 * end).floor() > (2.0 * start).floor()).then(|| (2.0 * end).floor() as u64);
-        if let (Some(b), Some((key, scale))) = (beat, self.pending_key) {
-            if b % 4 == 0 && !self.pad.crossfading() {
-                self.pad.change_key(key, scale, self.cfg.octave);
-                self.pulse.change_key(key, scale);
-                self.melody.change_key(key, scale);
-                self.loops.change_key(key, scale);
-                self.key = key;
-                self.scale = scale;
-                self.pending_key = None;
+        let density = self.values[Param::Density.index()];
+        if let Some(b) = beat {
+            if b % 4 == 0 && b > 0 {
+                if let Some((key, scale)) = self.pending_key.take() {
+                    self.composer.change_key(key, scale);
+                    self.pulse.change_key(key, scale);
+                    self.melody.change_key(key, scale);
+                    self.loops.change_key(key, scale);
+                    self.key = key;
+                    self.scale = scale;
+                }
+                let events = self.composer.bar(density);
+                if events.voicing {
+                    self.pad.set_voicing(self.composer.voicing());
+                }
+                self.score = self.composer.score();
+                if events.chord {
+                    self.loops.change_chord(self.score.chord_mask());
+                }
             }
+        }
+        // layers enter and leave with the sections
+        let step = dt / SECTION_FADE_S;
+        for (p, want) in self
+            .presence
+            .iter_mut()
+            .zip(self.score.arrangement.presence)
+        {
+            *p = if want > *p {
+                (*p + step).min(want)
+            } else {
+                (*p - step).max(want)
+            };
         }
         // the breath clock
         let inhale = self.cfg.breath.inhale;
@@ -399,6 +478,7 @@ impl Soundscape {
         let rate = self.values[Param::BreathRate.index()] / 60.0;
         self.breath_phase = (self.breath_phase + rate * dt).fract();
         let swell1 = breath_swell(self.breath_phase, inhale);
+        let breathing = self.values[Param::Enabled(Layer::Breath).index()];
 
         let block = Block {
             frames: n,
@@ -413,11 +493,22 @@ impl Soundscape {
         };
         let [pl, ul, ml, nl, bl, ll] = &mut self.layer_l;
         let [pr, ur, mr, nr, br, lr] = &mut self.layer_r;
-        self.pad.render(&block, pl, pr);
-        self.pulse.render(&block, ul, ur);
-        self.melody.render(&block, ml, mr);
+        let score = &self.score;
+        self.pad.render(
+            &block,
+            swell1,
+            self.cfg.breath.filter_octaves * breathing,
+            pl,
+            pr,
+        );
+        self.melody.render(&block, score, ml, mr);
+        // the pulse answers the melody only while the melody is heard
+        let singing = self.melody.singing()
+            && self.values[Param::Enabled(Layer::Melody).index()] > 0.5
+            && self.values[Param::Gain(Layer::Melody).index()] > 0.0;
+        self.pulse.render(&block, score, singing, ul, ur);
         self.noise.render(&block, nl, nr);
-        self.breath.render(&block, [swell0, swell1], bl, br);
+        self.breath.render(&block, score, [swell0, swell1], bl, br);
         self.loops.render(&block, ll, lr);
 
         // mix with per-sample gain ramps
@@ -427,12 +518,26 @@ impl Soundscape {
         let inv_n = 1.0 / n as f32;
         for (i, layer) in Layer::ALL.into_iter().enumerate() {
             let g0 = self.layer_gain[i];
-            let g1 = layer_target(&self.values, self.cfg.breath.pad_depth, layer, swell1);
+            let g1 = layer_target(&self.values, &self.cfg.breath, layer, swell1) * self.presence[i];
             self.layer_gain[i] = g1;
+            let dg = (g1 - g0) * inv_n;
+            if layer == Layer::Breath {
+                // the breath guide stays out of the reverb: a soft tone's level through a
+                // long room would rise and fall with the room's modes from note to note
+                let mut g = g0;
+                for (x, y) in self.layer_l[i][..n]
+                    .iter_mut()
+                    .zip(self.layer_r[i][..n].iter_mut())
+                {
+                    g += dg;
+                    *x *= g;
+                    *y *= g;
+                }
+                continue;
+            }
             if g0 == 0.0 && g1 == 0.0 {
                 continue;
             }
-            let dg = (g1 - g0) * inv_n;
             let mut g = g0;
             for ((o, p), (x, y)) in ml
                 .iter_mut()
@@ -444,24 +549,40 @@ impl Soundscape {
                 *p += y * g;
             }
         }
-        // reverb: everything goes in
+        // reverb: everything but the breath guide goes in
         self.reverb
             .process(ml, mr, &mut self.wet_l[..n], &mut self.wet_r[..n]);
         let amount = self.values[Param::Reverb.index()];
         let dry = 1.0 - 0.4 * amount;
         let wet = 0.45 * amount;
+        for i in 0..n {
+            ml[i] = ml[i] * dry + self.wet_l[i] * wet;
+            mr[i] = mr[i] * dry + self.wet_r[i] * wet;
+        }
+        // the leveler hears the music with its room, not the breath guide
+        self.leveler.measure(ml, mr, dt);
+        let level0 = self.level;
+        self.level = self.leveler.gain(self.values[Param::Energy.index()], dt);
+        let dlevel = (self.level - level0) * inv_n;
         // fade and makeup
         let f0 = fade_gain(self.fade_pos);
         self.fade_pos = (self.fade_pos + self.fade_rate * dt).clamp(0.0, 1.0);
         let f1 = fade_gain(self.fade_pos);
         let df = (f1 - f0) * inv_n;
         let mut f = f0;
+        let mut lv = level0;
         let mut finite = 0.0f32;
+        let breath_l = &self.layer_l[Layer::Breath.index()];
+        let breath_r = &self.layer_r[Layer::Breath.index()];
         for i in 0..n {
             f += df;
-            let g = f * self.makeup;
-            ml[i] = (ml[i] * dry + self.wet_l[i] * wet) * g;
-            mr[i] = (mr[i] * dry + self.wet_r[i] * wet) * g;
+            lv += dlevel;
+            let g = f * self.makeup * lv;
+            ml[i] = (ml[i] + breath_l[i]) * g;
+            mr[i] = (mr[i] + breath_r[i]) * g;
+        }
+        self.tone.process(ml, mr);
+        for i in 0..n {
             finite += ml[i].abs() + mr[i].abs();
         }
         if !finite.is_finite() {
@@ -477,6 +598,8 @@ impl Soundscape {
             self.melody.reset();
             self.loops.reset();
             self.limiter.reset();
+            self.tone.reset();
+            self.leveler.reset();
             self.meter.nan_blocks += 1;
         }
         self.limiter.process(ml, mr);
@@ -494,21 +617,29 @@ fn fade_gain(pos: f32) -> f32 {
     0.5 - 0.5 * (core::f32::consts::PI * pos).cos()
 }
 
-/// The gain a layer should have now: its gain times its on/off, and for the pad the
-/// breath swell (by the preset's depth, while the breath guide is on), for the noise bed
-/// the energy.
-fn layer_target(values: &[f32; PARAM_COUNT], pad_depth: f32, layer: Layer, swell: f32) -> f32 {
+/// The gain a layer should have now: its gain times its on/off; the breath swell (while
+/// the breath guide is on) moves the pad by the preset's `pad_depth` and the other
+/// note and texture layers by its `mix_depth`; the noise bed and the loops follow energy.
+fn layer_target(
+    values: &[f32; PARAM_COUNT],
+    breath: &BreathConfig,
+    layer: Layer,
+    swell: f32,
+) -> f32 {
     let gain = values[Param::Gain(layer).index()];
     let on = values[Param::Enabled(layer).index()];
+    let breathing = values[Param::Enabled(Layer::Breath).index()];
+    let depth = match layer {
+        Layer::Pad => breath.pad_depth,
+        Layer::Breath => 0.0,
+        _ => breath.mix_depth,
+    } * breathing;
+    let swelling = 1.0 - depth * (1.0 - swell);
     let extra = match layer {
-        Layer::Pad => {
-            let depth = pad_depth * values[Param::Enabled(Layer::Breath).index()];
-            1.0 - depth * (1.0 - swell)
-        }
         Layer::Noise | Layer::Loops => 0.5 + 0.5 * values[Param::Energy.index()],
         _ => 1.0,
     };
-    gain * on * extra
+    gain * on * extra * swelling
 }
 
 #[cfg(test)]

@@ -26,6 +26,13 @@ pub trait Controller: Send {
         Vec::new()
     }
 
+    /// Takes an event that happened outside the controller (live playback: underruns,
+    /// a lost device) so it is logged with the session's own events at its time.
+    /// The default drops it. Control thread.
+    fn note(&mut self, event: crate::policy::SessionEvent) {
+        let _ = event;
+    }
+
     /// A short description of what the controller is doing, for a status line.
     fn status_text(&self) -> Option<String> {
         None

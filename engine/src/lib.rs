@@ -19,6 +19,7 @@ pub mod duration;
 pub mod live;
 pub mod mood;
 pub mod offline;
+pub mod output;
 pub mod personal;
 pub mod policy;
 pub mod preset;

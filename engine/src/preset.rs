@@ -45,12 +45,14 @@ pub struct Preset {
 }
 
 /// The presets that ship inside the binary: `(name, TOML text)`.
-pub const BUILTIN: [(&str, &str); 5] = [
+pub const BUILTIN: [(&str, &str); 7] = [
     ("sleep", include_str!("../../presets/sleep.toml")),
     ("relax", include_str!("../../presets/relax.toml")),
     ("focus", include_str!("../../presets/focus.toml")),
     ("uplift", include_str!("../../presets/uplift.toml")),
     ("piano", include_str!("../../presets/piano.toml")),
+    ("nocturne", include_str!("../../presets/nocturne.toml")),
+    ("drift", include_str!("../../presets/drift.toml")),
 ];
 
 impl Preset {

@@ -1,8 +1,9 @@
 //! Streaming WAV output that is always left valid, split into parts before the 4 GiB limit.
 
+use crate::output::{self, Target};
 use isochord_dsp::rng::Rng;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -57,6 +58,9 @@ pub const MAX_PART_BYTES: u64 = 4_000_000_000;
 /// hidden `.partial` files that are finalised and renamed into place by
 /// [`WavSink::finish`], so the destination never holds a half-written file; a session
 /// longer than one file can hold is split into `NAME-part01.wav`, `NAME-part02.wav`, …
+/// Standard output (`-`), a character device or a FIFO is written straight into as one
+/// streaming WAV (sizes marked unknown, patched at the end when the output can seek);
+/// a symbolic link is followed; anything else is refused (see [`crate::output`]).
 /// Runs on a non-real-time thread.
 pub struct WavSink {
     dest: PathBuf,
@@ -64,6 +68,7 @@ pub struct WavSink {
     format: SampleFormat,
     frames_per_part: u64,
     writer: Option<hound::WavWriter<BufWriter<File>>>,
+    stream: Option<BufWriter<File>>,
     part_frames: u64,
     partials: Vec<PathBuf>,
     dither: Rng,
@@ -74,17 +79,22 @@ pub struct WavSink {
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
     /// The file could not be created or written.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
         source: hound::Error,
     },
+    /// The destination cannot be written (see [`crate::output`]).
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
 }
 
 impl WavSink {
-    /// A sink writing `dest` at `sample_rate` in `format`.
+    /// A sink writing `dest` at `sample_rate` in `format`; an existing regular file at
+    /// `dest` is replaced when the sink finishes (check with
+    /// [`output::check`](crate::output::check) first to refuse that).
     pub fn create(dest: &Path, sample_rate: u32, format: SampleFormat) -> Result<Self, WavError> {
         Self::with_part_limit(dest, sample_rate, format, MAX_PART_BYTES)
     }
@@ -105,28 +115,41 @@ impl WavSink {
                 _ => hound::SampleFormat::Int,
             },
         };
+        let target = output::resolve(dest, output::Existing::Replace)?;
         let mut sink = Self {
-            dest: dest.to_path_buf(),
+            dest: target.path().to_path_buf(),
             spec,
             format,
             frames_per_part: (max_part_bytes / (2 * format.bytes())).max(1),
             writer: None,
+            stream: None,
             part_frames: 0,
             partials: Vec::new(),
             dither: Rng::new(0x15_0c_40_2d, 9),
             frames: 0,
         };
-        sink.open_part()?;
+        match target {
+            Target::File(_) => sink.open_part()?,
+            Target::Stream(p) => {
+                let mut w = BufWriter::with_capacity(1 << 16, output::open_stream(&p)?);
+                w.write_all(&stream_header(&sink.spec, None))
+                    .map_err(|e| sink.io_error(e))?;
+                sink.stream = Some(w);
+                sink.frames_per_part = u64::MAX;
+            }
+        }
         Ok(sink)
     }
 
     fn partial_path(&self, part: usize) -> PathBuf {
-        let name = self
-            .dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out.wav".into());
-        self.dest.with_file_name(format!(".{name}.{part}.partial"))
+        output::partial_path(&self.dest, part)
+    }
+
+    fn io_error(&self, e: std::io::Error) -> WavError {
+        WavError::Io {
+            path: self.dest.clone(),
+            source: hound::Error::IoError(e),
+        }
     }
 
     fn open_part(&mut self) -> Result<(), WavError> {
@@ -153,6 +176,9 @@ impl WavSink {
 
     /// Appends interleaved stereo frames.
     pub fn write(&mut self, interleaved: &[f32]) -> Result<(), WavError> {
+        if self.stream.is_some() {
+            return self.write_stream(interleaved);
+        }
         let mut rest = interleaved;
         while !rest.is_empty() {
             if self.part_frames == self.frames_per_part {
@@ -197,8 +223,63 @@ impl WavSink {
         Ok(())
     }
 
+    fn write_stream(&mut self, interleaved: &[f32]) -> Result<(), WavError> {
+        let Some(w) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        let r = (|| -> std::io::Result<()> {
+            match self.format {
+                SampleFormat::F32 => {
+                    for &s in interleaved {
+                        w.write_all(&s.to_le_bytes())?;
+                    }
+                }
+                SampleFormat::S24 => {
+                    for &s in interleaved {
+                        let v = (s.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32;
+                        w.write_all(&v.to_le_bytes()[..3])?;
+                    }
+                }
+                SampleFormat::S16 => {
+                    for &s in interleaved {
+                        let d = self.dither.uniform() - self.dither.uniform();
+                        let v = (s.clamp(-1.0, 1.0) * 32_767.0 + d)
+                            .round()
+                            .clamp(-32_768.0, 32_767.0) as i16;
+                        w.write_all(&v.to_le_bytes())?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        r.map_err(|e| self.io_error(e))?;
+        self.frames += (interleaved.len() / 2) as u64;
+        Ok(())
+    }
+
     /// Finalises every part and moves it into place; returns the files written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, WavError> {
+        if let Some(mut w) = self.stream.take() {
+            let data = self.frames * 2 * self.format.bytes();
+            w.flush().map_err(|e| self.io_error(e))?;
+            let mut f = w.into_inner().map_err(|e| self.io_error(e.into_error()))?;
+            // a regular file behind standard output can take the real sizes
+            let seekable = f.metadata().is_ok_and(|m| m.is_file());
+            if seekable {
+                let header = stream_header(&self.spec, Some(data));
+                let r = f
+                    .stream_position()
+                    .and_then(|end| {
+                        let start = end.saturating_sub(data + header.len() as u64);
+                        f.seek(SeekFrom::Start(start))?;
+                        f.write_all(&header)?;
+                        f.seek(SeekFrom::Start(end)).map(|_| ())
+                    })
+                    .and_then(|()| f.flush());
+                r.map_err(|e| self.io_error(e))?;
+            }
+            return Ok(vec![self.dest.clone()]);
+        }
         if let Some(w) = self.writer.take() {
             let path = self.partials.last().cloned().unwrap_or_default();
             w.finalize()
@@ -206,10 +287,11 @@ impl WavSink {
         }
         let finals = self.final_paths();
         for (from, to) in self.partials.iter().zip(&finals) {
-            std::fs::rename(from, to).map_err(|e| WavError::Io {
-                path: to.clone(),
-                source: hound::Error::IoError(e),
-            })?;
+            if let Err(e) = output::rename_into_place(from, to) {
+                // what was moved stays; what was not is kept for the user (named in the error)
+                self.partials.clear();
+                return Err(e.into());
+            }
         }
         self.partials.clear();
         Ok(finals)
@@ -233,6 +315,42 @@ impl WavSink {
             .map(|i| self.dest.with_file_name(format!("{stem}-part{i:02}.{ext}")))
             .collect()
     }
+}
+
+/// The header of a streaming WAV (PCM or IEEE float, stereo): the RIFF and data sizes
+/// are `0xFFFFFFFF` (unknown) unless `data_bytes` is given.
+fn stream_header(spec: &hound::WavSpec, data_bytes: Option<u64>) -> Vec<u8> {
+    let float = spec.sample_format == hound::SampleFormat::Float;
+    let block = spec.channels as u32 * spec.bits_per_sample as u32 / 8;
+    let fmt_len: u32 = if float { 18 } else { 16 };
+    let fact_len: u32 = if float { 12 } else { 0 };
+    let head_rest = 4 + (8 + fmt_len) + fact_len + 8;
+    let (riff, data) = match data_bytes {
+        Some(d) if d + head_rest as u64 <= u32::MAX as u64 => (head_rest + d as u32, d as u32),
+        _ => (u32::MAX, u32::MAX),
+    };
+    let mut h = Vec::with_capacity(64);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&riff.to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&fmt_len.to_le_bytes());
+    h.extend_from_slice(&(if float { 3u16 } else { 1u16 }).to_le_bytes());
+    h.extend_from_slice(&spec.channels.to_le_bytes());
+    h.extend_from_slice(&spec.sample_rate.to_le_bytes());
+    h.extend_from_slice(&(spec.sample_rate * block).to_le_bytes());
+    h.extend_from_slice(&(block as u16).to_le_bytes());
+    h.extend_from_slice(&spec.bits_per_sample.to_le_bytes());
+    if float {
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(b"fact");
+        h.extend_from_slice(&4u32.to_le_bytes());
+        let frames =
+            data_bytes.map_or(u32::MAX, |d| (d / block as u64).min(u32::MAX as u64) as u32);
+        h.extend_from_slice(&frames.to_le_bytes());
+    }
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&data.to_le_bytes());
+    h
 }
 
 impl Drop for WavSink {
@@ -320,5 +438,109 @@ mod tests {
         sink.write(&ramp(100)).unwrap();
         drop(sink);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    fn mkfifo(p: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mkfifo {}", p.display());
+    }
+
+    /// The data chunk of a WAV file's bytes (from the `data` tag on).
+    fn payload(bytes: &[u8]) -> &[u8] {
+        let at = bytes.windows(4).position(|w| w == b"data").unwrap();
+        &bytes[at + 8..]
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_into_as_a_streaming_wav() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.wav");
+        mkfifo(&fifo);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let data = ramp(3000);
+        let mut sink = WavSink::create(&fifo, 48_000, SampleFormat::S24).unwrap();
+        sink.write(&data).unwrap();
+        assert_eq!(sink.finish().unwrap(), vec![fifo.clone()]);
+        let piped = reader.join().unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        // the same samples as a file render, with the sizes marked unknown
+        let file = dir.path().join("file.wav");
+        let mut sink = WavSink::create(&file, 48_000, SampleFormat::S24).unwrap();
+        sink.write(&data).unwrap();
+        sink.finish().unwrap();
+        let written = std::fs::read(&file).unwrap();
+        assert_eq!(payload(&piped), payload(&written));
+        assert_eq!(&piped[4..8], &u32::MAX.to_le_bytes());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_character_device_is_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir.path().join("fakenull");
+        // the null device's numbers, made in a scratch folder (needs root)
+        let made = std::process::Command::new("mknod")
+            .args([dev.as_os_str(), "c".as_ref(), "1".as_ref(), "3".as_ref()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("skipped: mknod needs root");
+            return;
+        }
+        let mut sink = WavSink::create(&dev, 48_000, SampleFormat::F32).unwrap();
+        sink.write(&ramp(48_000)).unwrap();
+        sink.finish().unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        let m = std::fs::symlink_metadata(&dev).unwrap();
+        assert!(m.file_type().is_char_device(), "still a device");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_followed_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.wav");
+        let link = dir.path().join("link.wav");
+        std::fs::write(&target, b"old").unwrap();
+        std::os::unix::fs::symlink("target.wav", &link).unwrap();
+        let mut sink = WavSink::create(&link, 48_000, SampleFormat::F32).unwrap();
+        sink.write(&ramp(100)).unwrap();
+        let files = sink.finish().unwrap();
+        assert_eq!(files, vec![std::fs::canonicalize(&target).unwrap()]);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(hound::WavReader::open(&link).unwrap().duration(), 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_renames_over_what_became_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.wav");
+        let mut sink = WavSink::create(&path, 48_000, SampleFormat::F32).unwrap();
+        sink.write(&ramp(100)).unwrap();
+        mkfifo(&path);
+        let e = sink.finish().unwrap_err().to_string();
+        assert!(e.contains("no longer a regular file"), "{e}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_fifo());
     }
 }

@@ -55,6 +55,10 @@ fn bed_only() -> isochord_dsp::SoundscapeConfig {
     c.master.fade_in_s = 0.0;
     c.start.reverb = 0.0;
     c.start.brightness = 1.0;
+    // a flat mix, so the level reads the stream (the preset's EQ shapes the test sweep)
+    c.master.low_db = 0.0;
+    c.master.low_mid_db = 0.0;
+    c.master.high_db = 0.0;
     c
 }
 

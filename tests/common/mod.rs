@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use isochord::{Param, Soundscape, SoundscapeConfig};
+
+pub mod music;
 use realfft::RealFftPlanner;
 
 pub const SR: f32 = 48_000.0;
@@ -157,27 +159,46 @@ pub fn envelope(x: &[f32], frame_s: f32) -> Vec<f32> {
 }
 
 /// The period in seconds of the strongest repetition of the loudness envelope between
-/// `min_s` and `max_s` (autocorrelation of the 50 ms RMS envelope).
+/// `min_s` and `max_s`: the autocorrelation of the 50 ms RMS envelope kept to that band,
+/// its drift slower than `max_s` (a chord change, a section) taken out by a centred moving
+/// average over `max_s`, and its beat-level detail faster than `min_s` / 2.5 (note
+/// attacks) smoothed by one over that span, so neither passes for a breathing period;
+/// the first autocorrelation peak within 80 % of the strongest is taken.
 pub fn envelope_period(x: &[f32], min_s: f32, max_s: f32) -> f32 {
     let frame = 0.05;
     let env = envelope(x, frame);
-    let mean = env.iter().sum::<f32>() / env.len() as f32;
-    let e: Vec<f32> = env.iter().map(|v| v - mean).collect();
+    let average = |v: &[f32], half: usize| -> Vec<f32> {
+        (0..v.len())
+            .map(|i| {
+                let (a, b) = (i.saturating_sub(half), (i + half + 1).min(v.len()));
+                v[a..b].iter().sum::<f32>() / (b - a) as f32
+            })
+            .collect()
+    };
+    let smooth = average(&env, ((min_s / 2.5 / frame) as usize / 2).max(1));
+    let drift = average(&env, ((max_s / frame) as usize / 2).max(1));
+    let e: Vec<f32> = smooth.iter().zip(&drift).map(|(s, d)| s - d).collect();
     let lo = (min_s / frame) as usize;
     let hi = ((max_s / frame) as usize).min(e.len() / 2);
-    let mut best = (lo, f32::MIN);
-    for lag in lo..=hi {
-        let r: f32 = e[..e.len() - lag]
-            .iter()
-            .zip(&e[lag..])
-            .map(|(a, b)| a * b)
-            .sum::<f32>()
-            / e.len() as f32;
-        if r > best.1 {
-            best = (lag, r);
+    let r: Vec<f32> = (lo.saturating_sub(1)..=hi + 1)
+        .map(|lag| {
+            e[..e.len() - lag]
+                .iter()
+                .zip(&e[lag..])
+                .map(|(a, b)| a * b)
+                .sum::<f32>()
+                / e.len() as f32
+        })
+        .collect();
+    // the first peak nearly as strong as the strongest: a periodic envelope correlates
+    // almost as well at twice its period, and that is not its period
+    let strongest = r[1..r.len() - 1].iter().cloned().fold(f32::MIN, f32::max);
+    for i in 1..r.len() - 1 {
+        if r[i] >= r[i - 1] && r[i] >= r[i + 1] && r[i] >= 0.8 * strongest {
+            return (lo + i - 1) as f32 * frame;
         }
     }
-    best.0 as f32 * frame
+    lo as f32 * frame
 }
 
 /// Largest sample-to-sample step in either channel of interleaved stereo.

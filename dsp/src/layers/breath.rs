@@ -1,8 +1,11 @@
-//! The breath guide: an airy swell to breathe with.
+//! The breath guide: a soft tone (and, if asked, a breath of air) to breathe with.
 
 use super::Block;
+use crate::compose::Score;
 use crate::config::BreathConfig;
+use crate::music::midi_hz;
 use crate::noise::Pink;
+use crate::osc::{sin_turns, wrap};
 use crate::rng::Rng;
 
 /// The breath swell at breath phase `phase` (0..1): a raised-cosine rise over the
@@ -18,9 +21,11 @@ pub fn breath_swell(phase: f32, inhale: f32) -> f32 {
     }
 }
 
-/// Band-passed pink noise whose level follows the breath swell and whose band rises on
-/// the in-breath (like air drawn in) and sinks on the out-breath. The swell itself is
-/// computed by the soundscape (it also moves the pad).
+/// A soft tonal swell on the chord's root and fifth that rises on the in-breath and
+/// falls on the out-breath (its second harmonic opening as it rises), and optionally band-passed pink
+/// noise that does the same (like air drawn in). The tone takes the chord sounding only
+/// near the bottom of the breath, so it never jumps while it is heard. The swell itself
+/// is computed by the soundscape (it also moves the pad's level and filter).
 #[derive(Clone, Debug)]
 pub struct BreathGuide {
     noise: [Pink; 2],
@@ -28,6 +33,11 @@ pub struct BreathGuide {
     svf: [[f32; 2]; 2],
     lp: [f32; 2],
     center: f32,
+    tone: f32,
+    air: f32,
+    tone_tonic: i32,
+    notes: [f32; 2],
+    phase: [f32; 2],
 }
 
 impl BreathGuide {
@@ -41,6 +51,11 @@ impl BreathGuide {
             svf: [[0.0; 2]; 2],
             lp: [0.0; 2],
             center: cfg.center_hz,
+            tone: cfg.tone,
+            air: cfg.air,
+            tone_tonic: 12 * (cfg.tone_octave + 1),
+            notes: [0.0; 2],
+            phase: [0.0, 0.25],
         }
     }
 
@@ -52,7 +67,64 @@ impl BreathGuide {
 
     /// Renders one block into `left`/`right` (overwriting); `swell` is the swell at the
     /// start and end of the block. Output level follows swell².
-    pub fn render(&mut self, b: &Block, swell: [f32; 2], left: &mut [f32], right: &mut [f32]) {
+    pub fn render(
+        &mut self,
+        b: &Block,
+        score: &Score,
+        swell: [f32; 2],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = b.frames;
+        left[..n].fill(0.0);
+        right[..n].fill(0.0);
+        if self.tone > 0.0 {
+            self.render_tone(b, score, swell, left, right);
+        }
+        if self.air > 0.0 {
+            self.render_air(b, swell, left, right);
+        }
+    }
+
+    fn render_tone(
+        &mut self,
+        b: &Block,
+        score: &Score,
+        swell: [f32; 2],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = b.frames;
+        if swell[0].max(swell[1]) < 0.02 || self.notes[0] == 0.0 {
+            // near silence: take the chord sounding (root and fifth in the tone's octave)
+            let pc = (score.key.pitch_class() as i32 + score.chord.root).rem_euclid(12);
+            let root = self.tone_tonic + pc;
+            self.notes = [
+                midi_hz(root as f32),
+                midi_hz((root + score.chord.tones[1]) as f32),
+            ];
+        }
+        let g0 = swell[0] * swell[0] * self.tone * 0.12;
+        let g1 = swell[1] * swell[1] * self.tone * 0.12;
+        let h = 0.25 * (0.5 * (swell[0] + swell[1])) * (0.5 + b.brightness);
+        let dg = (g1 - g0) / n as f32;
+        let inc = [self.notes[0] / b.sample_rate, self.notes[1] / b.sample_rate];
+        let mut g = g0;
+        for i in 0..n {
+            g += dg;
+            let mut x = 0.0;
+            for (phase, inc) in self.phase.iter_mut().zip(inc) {
+                *phase = wrap(*phase + inc);
+                let p = *phase;
+                x += sin_turns(p) + h * sin_turns(wrap(2.0 * p));
+            }
+            let y = x * g;
+            left[i] += y;
+            right[i] += y;
+        }
+    }
+
+    fn render_air(&mut self, b: &Block, swell: [f32; 2], left: &mut [f32], right: &mut [f32]) {
         let n = b.frames;
         let mid = 0.5 * (swell[0] + swell[1]);
         let fc =
@@ -68,8 +140,8 @@ impl BreathGuide {
         let lp_a = 1.0
             - (-core::f32::consts::TAU * (3.0 * fc).min(b.sample_rate * 0.45) / b.sample_rate)
                 .exp();
-        let g0 = swell[0] * swell[0];
-        let g1 = swell[1] * swell[1];
+        let g0 = swell[0] * swell[0] * self.air;
+        let g1 = swell[1] * swell[1] * self.air;
         let dg = (g1 - g0) / n as f32;
         for (ch, out) in [&mut *left, &mut *right].into_iter().enumerate() {
             let [mut ic1, mut ic2] = self.svf[ch];
@@ -84,7 +156,7 @@ impl BreathGuide {
                 ic2 = 2.0 * v2 - ic2;
                 lp += (v1 - lp) * lp_a;
                 gain += dg;
-                *o = lp * 2.5 * gain;
+                *o += lp * 2.5 * gain;
             }
             self.svf[ch] = [ic1, ic2];
             self.lp[ch] = lp;

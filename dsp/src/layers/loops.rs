@@ -19,14 +19,20 @@ pub const MAX_ITEMS: usize = 16;
 /// change is a crossfade over `crossfade_s`. Brightness also sets a low-pass on the layer.
 /// Only items that fit the key play: untuned ones always, tuned ones while the key and
 /// scale are ones they need no transposing for ([`LoopItem::fits`]); a key change fades
-/// out those that no longer fit. Built off the audio thread; rendering allocates nothing.
+/// out those that no longer fit, and a chord they would rub against (a minor ninth)
+/// makes them sit out until the next chord they fit. Built off the audio thread;
+/// rendering allocates nothing.
 #[derive(Debug)]
 pub struct Loops {
     players: Vec<LoopPlayer>,
     gain: Vec<f32>,
     chosen: Vec<bool>,
-    /// Whether each item fits the key sounding.
+    /// Whether each item fits the key sounding and the chord.
     fits: Vec<bool>,
+    /// Whether each item fits the key sounding.
+    key_fits: Vec<bool>,
+    /// Whether each item fits the chord sounding.
+    chord_fits: Vec<bool>,
     /// The key changed: choose again at the next block.
     refit: bool,
     order: [usize; MAX_ITEMS],
@@ -62,6 +68,8 @@ impl Loops {
             gain: vec![0.0; n],
             chosen: vec![false; n],
             fits: items.iter().map(|i| i.fits(key.0, key.1)).collect(),
+            key_fits: items.iter().map(|i| i.fits(key.0, key.1)).collect(),
+            chord_fits: vec![true; n],
             refit: false,
             order: core::array::from_fn(|i| i),
             layers: cfg.layers.clamp(1, 4),
@@ -110,10 +118,34 @@ impl Loops {
     /// The key changed (at a bar line): items that no longer fit fade out, others may
     /// take their place. Audio thread.
     pub fn change_key(&mut self, key: Key, scale: Scale) {
-        for (f, p) in self.fits.iter_mut().zip(&self.players) {
+        for (f, p) in self.key_fits.iter_mut().zip(&self.players) {
             *f = p.item().fits(key, scale);
         }
-        self.refit = true;
+        self.update_fits();
+    }
+
+    /// A new chord (at a bar line), its pitch classes the bits of `chord_mask`: tuned
+    /// items that would rub against it sit out until a chord they fit. Audio thread.
+    pub fn change_chord(&mut self, chord_mask: u16) {
+        for (f, p) in self.chord_fits.iter_mut().zip(&self.players) {
+            *f = p.item().fits_chord(chord_mask);
+        }
+        self.update_fits();
+    }
+
+    fn update_fits(&mut self) {
+        let mut changed = false;
+        for ((f, k), c) in self
+            .fits
+            .iter_mut()
+            .zip(&self.key_fits)
+            .zip(&self.chord_fits)
+        {
+            let now = *k && *c;
+            changed |= now != *f;
+            *f = now;
+        }
+        self.refit |= changed;
     }
 
     /// How many items density asks for, with hysteresis around the current count.

@@ -26,6 +26,26 @@ impl Tuning {
         *self = Self::new(key, scale, self.octave);
     }
 
+    /// Pitch class of the tonic, 0 = C.
+    pub fn tonic_pc(&self) -> i32 {
+        self.tonic.rem_euclid(12)
+    }
+
+    /// MIDI note of the tonic.
+    pub fn tonic(&self) -> i32 {
+        self.tonic
+    }
+
+    /// The scale.
+    pub fn scale(&self) -> Scale {
+        self.scale
+    }
+
+    /// Semitones above the tonic of scale degree `degree`.
+    pub fn semitones(&self, degree: i32) -> i32 {
+        self.scale.degree(degree)
+    }
+
     /// Frequency of scale degree `degree` (may be negative or beyond the octave), Hz.
     pub fn hz(&self, degree: i32) -> f32 {
         midi_hz((self.tonic + self.scale.degree(degree)) as f32)

@@ -252,7 +252,10 @@ pub struct FeatureWindow {
     /// Overall signal quality 0..1: the mean of the cardiac and EDA qualities that
     /// exist, times the share of the window after the first data.
     pub quality: f64,
-    /// Share of the window covered by accepted RR intervals (0..1), if any cardiac data.
+    /// Share of the window covered by accepted RR intervals (0..1), or, with heart-rate
+    /// readings but no beats, by the readings (each covering up to
+    /// [`HR_READING_SPAN_S`](crate::biometrics::features::HR_READING_SPAN_S)); `None`
+    /// without cardiac data.
     pub cardiac_quality: Option<f64>,
     /// Share of expected EDA samples that were valid (0..1), if any EDA data.
     pub eda_quality: Option<f64>,

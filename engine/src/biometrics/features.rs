@@ -181,6 +181,7 @@ pub struct FeatureExtractor {
     resp_rate_hz: f64,
     contact_lost: Vec<f64>,
     rejected: Vec<(f64, u64)>,
+    rejected_total: u64,
     baseline: Baseline,
 }
 
@@ -252,6 +253,7 @@ impl FeatureExtractor {
             resp_rate_hz: 0.0,
             contact_lost: Vec::new(),
             rejected: Vec::new(),
+            rejected_total: 0,
             cfg,
         })
     }
@@ -277,7 +279,14 @@ impl FeatureExtractor {
         self.next_end - span - self.cfg.artifact_context_s.max(self.cfg.eda_context_s)
     }
 
+    /// Readings and samples rejected since the start (not finite, out of range, too
+    /// late or out of order beyond what windows still need). Control thread.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected_total
+    }
+
     fn reject(&mut self, t: f64, n: u64) {
+        self.rejected_total += n;
         if n > 0 {
             let t = if t.is_finite() { t } else { self.latest };
             self.rejected.push((t, n));
@@ -707,6 +716,22 @@ impl FeatureExtractor {
                     Some(hr.iter().sum::<f64>() / hr.len() as f64),
                 );
                 rr_source = Some(RrSource::HeartRateReadings);
+                // heart-rate readings alone: their quality is how much of the window
+                // they cover, each reading standing for up to HR_READING_SPAN_S after
+                // it (devices send one every 1-5 s)
+                let times: Vec<f64> = in_window(&self.hr, start, end)
+                    .filter(|(t, _)| !self.is_lost(*t))
+                    .map(|(t, _)| *t)
+                    .collect();
+                let covered: f64 = times
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let next = times.get(i + 1).copied().unwrap_or(end);
+                        (next - t).clamp(0.0, HR_READING_SPAN_S)
+                    })
+                    .sum();
+                cardiac_quality = Some((covered / cfg.window_s).min(1.0));
             }
         }
 
@@ -887,6 +912,10 @@ impl FeatureExtractor {
         (Some(quality), rejected)
     }
 }
+
+/// How long one heart-rate reading counts as covering the signal, seconds (for the
+/// quality of windows with heart-rate readings but no beats).
+pub const HR_READING_SPAN_S: f64 = 5.0;
 
 fn in_window<T>(v: &[(f64, T)], start: f64, end: f64) -> impl Iterator<Item = &(f64, T)> {
     let a = v.partition_point(|e| e.0 < start);

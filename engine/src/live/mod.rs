@@ -35,7 +35,10 @@ mod recorder;
 mod timeout;
 
 pub use device::{list_output_devices, DeviceChoice, DeviceInfo, OutputDevice};
-pub use output::{BufferInfo, LiveEvent, LiveOptions, LiveOutput, DEFAULT_BUFFER_FRAMES};
+pub use output::{
+    playback_event, BufferGrowth, BufferInfo, LiveEvent, LiveOptions, LiveOutput,
+    DEFAULT_BUFFER_FRAMES, MAX_GROWN_BUFFER_FRAMES, UNDERRUNS_TO_GROW, UNDERRUN_SPAN,
+};
 pub use recorder::{RecordOutcome, RecordTap, Recorder, DEFAULT_RING_SECONDS};
 
 /// Re-export of the cpal version this module is built on.

@@ -26,6 +26,9 @@ pub enum EventKind {
     Personalisation,
     /// Recorded content: what was loaded, what was left out and why.
     Content,
+    /// Live playback: underruns (gaps the listener heard), the output buffer growing,
+    /// the output device lost and reopened.
+    Playback,
 }
 
 impl EventKind {
@@ -41,6 +44,7 @@ impl EventKind {
             EventKind::Safety => "safety",
             EventKind::Personalisation => "personalisation",
             EventKind::Content => "content",
+            EventKind::Playback => "playback",
         }
     }
 }

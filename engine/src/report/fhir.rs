@@ -188,7 +188,9 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
         d.fact("preset").unwrap_or_default(),
         d.fact("seed").unwrap_or_default()
     );
-    let start = d.fact("started_at").and_then(|s| parse_utc(&s));
+    // effective times are the physiological ones: the recording's own start for a
+    // replay, none when a replayed recording has no start time
+    let start = d.recording_start().and_then(|s| parse_utc(&s));
     let end_s = d.end_s();
     let at = |t: f64| start.map(|s| format_utc(s + t.round() as i64));
     let period = |a: f64, b: f64| match (at(a), at(b)) {
@@ -305,10 +307,12 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
         ],
         "note": [{"text": "Not a medical or diagnostic device."}],
     }}));
+    // when this record was made: the end of the session as it ran (a replay runs at
+    // render time)
     let recorded = d
         .fact("started_at")
-        .filter(|s| parse_utc(s).is_some())
-        .and_then(|_| at(end_s))
+        .and_then(|s| parse_utc(&s))
+        .map(|s| format_utc(s + end_s.round() as i64))
         .unwrap_or_else(crate::session::log::utc_now);
     entries.push(json!({"fullUrl": urn(&identity, "provenance"), "resource": {
         "resourceType": "Provenance",

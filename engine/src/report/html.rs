@@ -87,17 +87,57 @@ fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<St
         q["sensor_lost_seconds"],
         q["issues"]
     ));
+    let (accepted, rejected) = (
+        q["beats"].as_u64().unwrap_or(0),
+        q["rejected_beats"].as_u64().unwrap_or(0),
+    );
     notes.push(format!(
-        "{} of {} arousal estimates were usable; mean feature-window quality {} (0-1); {} of {} beats in the windows were rejected as artefacts.",
-        q["usable_estimates"], q["estimates"], figure(&q["mean_window_quality"]), q["rejected_beats"], q["beats"]
+        "{} of {} arousal estimates were usable; mean feature-window quality {} (0-1); {rejected} of {} beats were rejected as artefacts (each beat counted once, over feature windows that do not overlap).",
+        q["usable_estimates"], q["estimates"], figure(&q["mean_window_quality"]), accepted + rejected
     ));
-    if q["rr_intervals"].as_u64().unwrap_or(0) == 0 {
-        notes.push("No RR intervals in the log: RMSSD and SDNN baseline/closing figures are not available (the plots show the feature windows' values).".into());
+    let from_windows = ["baseline_source", "closing_source"]
+        .iter()
+        .filter(|k| summary["rmssd_ms"][**k] == "feature_windows")
+        .count();
+    if from_windows > 0 {
+        notes.push(format!(
+            "The device sent too few RR intervals ({} in the baseline span, {} in the closing span; at least {} needed): the RMSSD and SDNN {} are the mean of the feature windows over the span (beats detected in the pulse or ECG waveform), as plotted.",
+            summary["rmssd_ms"]["baseline_beats"],
+            summary["rmssd_ms"]["closing_beats"],
+            super::summary::MIN_BEATS,
+            if from_windows == 2 { "figures" } else if summary["rmssd_ms"]["baseline_source"] == "feature_windows" { "baseline figures" } else { "closing figures" }
+        ));
+    }
+    if let Some(n) = heart_rate_peak_note(data) {
+        notes.push(n);
+    }
+    if q["rr_intervals"].as_u64().unwrap_or(0) == 0 && from_windows == 0 {
+        notes.push("No RR intervals in the log: RMSSD and SDNN baseline/closing figures are not available.".into());
     } else if summary["rmssd_ms"]["baseline"].is_null() || summary["rmssd_ms"]["closing"].is_null()
     {
         notes.push(format!(
             "Few RR intervals (baseline {}, closing {}; at least {} needed): some HRV figures are missing.",
             summary["rmssd_ms"]["baseline_beats"], summary["rmssd_ms"]["closing_beats"], super::summary::MIN_BEATS
+        ));
+    }
+    let pb = &summary["playback"];
+    let (under, lost) = (
+        pb["underruns"].as_u64().unwrap_or(0),
+        pb["device_losses"].as_u64().unwrap_or(0),
+    );
+    if under + lost > 0 {
+        let times: Vec<String> = pb["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["time_s"].as_f64())
+            .map(|t| crate::format_duration(std::time::Duration::from_secs_f64(t.max(0.0).round())))
+            .collect();
+        notes.push(format!(
+            "Live playback: {under} underrun{} (gaps the listener heard; a recording of the session does not contain them) and {lost} device loss{}, at {}.",
+            if under == 1 { "" } else { "s" },
+            if lost == 1 { "" } else { "es" },
+            times.join(", ")
         ));
     }
     if data.header.get("simulated").and_then(Json::as_bool) == Some(true) {
@@ -124,8 +164,7 @@ pub fn render(
     let title = format!(
         "Isochord session report — {} ({})",
         data.fact("preset").unwrap_or_else(|| "?".into()),
-        data.fact("started_at")
-            .unwrap_or_else(|| "start time not logged".into())
+        when(data)
     );
     let _ = write!(
         h,
@@ -177,14 +216,24 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
         ("Arousal estimator", figure(&sess["estimator"])),
         ("Engine version", figure(&sess["engine_version"])),
         ("Seed", figure(&sess["seed"])),
-        ("Started (UTC)", figure(&sess["started_at"])),
+        ("Recorded (UTC)", figure(&sess["recording_started_at"])),
+        (
+            if data.is_replay() {
+                "Rendered (UTC), a replay"
+            } else {
+                "Started (UTC)"
+            },
+            figure(&sess["started_at"]),
+        ),
         ("Planned length (s)", figure(&sess["planned_duration_s"])),
         ("Recorded length (s)", figure(&sess["recorded_duration_s"])),
         ("Time to calm (s)", figure(&summary["time_to_calm_s"])),
         ("Escalations", figure(&summary["escalations"]["count"])),
         (
-            "Sound allowance used",
-            figure(&summary["allowance"]["used"]),
+            "Sound allowance used (of the weekly allowance)",
+            summary["allowance"]["used"]
+                .as_f64()
+                .map_or("—".to_string(), |u| format!("{:.2} %", 100.0 * u)),
         ),
         ("Leq (dB SPL)", figure(&summary["allowance"]["leq_db"])),
     ];
@@ -221,7 +270,15 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
     if figures.is_empty() {
         h.push_str("<p>The plots could not be drawn (see the data-quality notes).</p>\n");
     }
-    h.push_str("<h2>Decision log</h2>\n<table id=\"decisions\"><tr><th>time</th><th>kind</th><th>what and why</th></tr>\n");
+    h.push_str("<h2>Decision log</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p id=\"decision-summary\">{}</p>",
+        esc(&decision_summary(&data.decisions))
+    );
+    h.push_str(
+        "<table id=\"decisions\"><tr><th>time</th><th>kind</th><th>what and why</th></tr>\n",
+    );
     for d in &data.decisions {
         let _ = writeln!(
             h,
@@ -245,6 +302,77 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
     h.push_str(SCRIPT);
     h.push_str("</body></html>\n");
     h
+}
+
+/// When the session's data were recorded, for the title: the recording's start, or for a
+/// replay without one, both that it is a replay and when it was rendered.
+fn when(data: &SessionData) -> String {
+    match (data.recording_start(), data.is_replay()) {
+        (Some(t), true) => format!(
+            "recorded {t}; replayed {}",
+            data.fact("started_at").unwrap_or_default()
+        ),
+        (Some(t), false) => t,
+        (None, true) => format!(
+            "replay of a recording without a start time; rendered {}",
+            data.fact("started_at")
+                .unwrap_or_else(|| "at a time not logged".into())
+        ),
+        (None, false) => "start time not logged".into(),
+    }
+}
+
+/// A note when the device's per-second heart rate peaks well above the feature windows'
+/// means (short peaks averaged out of the 60 s windows, or readings the beats do not
+/// bear out), so the two traces of the heart plot are not read as a contradiction.
+fn heart_rate_peak_note(data: &SessionData) -> Option<String> {
+    let (t, peak) = data
+        .rows
+        .iter()
+        .filter_map(|r| r.hr_bpm.map(|h| (r.t, h)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let win_max = data
+        .rows
+        .iter()
+        .filter_map(|r| r.window.as_ref().and_then(|w| w.mean_hr))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !win_max.is_finite() || peak < win_max + 15.0 {
+        return None;
+    }
+    Some(format!(
+        "The device's own heart rate peaks at {peak:.0} /min at {}, while the 60-second window means (plotted, and used for the estimates) stay at or below {win_max:.0} /min: the windows average short peaks out, and where the beats come from the RR intervals or the pulse waveform they are what the window mean is computed from, not the device's per-second figure.",
+        crate::format_duration(std::time::Duration::from_secs_f64((t - 1.0).max(0.0)))
+    ))
+}
+
+/// One sentence over the decision log: how many decisions of each kind, how many for
+/// review, and when the escalations were.
+pub fn decision_summary(decisions: &[super::timeline::Decision]) -> String {
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in decisions {
+        *kinds.entry(d.kind.as_str()).or_default() += 1;
+    }
+    let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let review = decisions.iter().filter(|d| d.review).count();
+    let escalations: Vec<String> = decisions
+        .iter()
+        .filter(|d| d.kind == "escalation")
+        .map(|d| crate::format_duration(std::time::Duration::from_secs_f64(d.time.max(0.0))))
+        .collect();
+    let mut s = format!(
+        "{} decisions in time order ({}); {review} marked for review",
+        decisions.len(),
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    );
+    if !escalations.is_empty() {
+        s += &format!("; escalations at {}", escalations.join(", "));
+    }
+    s.push('.');
+    s
 }
 
 fn strip_xml_decl(svg: &str) -> &str {

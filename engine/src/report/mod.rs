@@ -65,9 +65,24 @@ pub fn write_report(
     std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, e))?;
     let mut files = Vec::new();
     let mut notes = Vec::new();
+    if let Some(n) = data.torn_line {
+        notes.push(format!(
+            "{}:{n}: the last line was cut off mid-record (the process was killed while writing it); it is left out and the session is reported as partial",
+            log.display()
+        ));
+    }
     let mut write = |name: &str, bytes: &[u8]| -> Result<(), ReportError> {
+        // a report's files are derived from the log: written again on every run, through
+        // a temporary file renamed into place (devices and FIFOs written into, symbolic
+        // links followed, anything else refused)
         let p = out_dir.join(name);
-        std::fs::write(&p, bytes).map_err(|e| io(&p, e))?;
+        crate::output::write_whole(&p, bytes, crate::output::Existing::Replace).map_err(|e| {
+            ReportError {
+                path: p.clone(),
+                line: None,
+                message: e.message,
+            }
+        })?;
         files.push(p);
         Ok(())
     };

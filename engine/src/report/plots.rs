@@ -342,10 +342,15 @@ fn draw<DB: DrawingBackend>(
                 )))
                 .map_err(e)?;
             if i == 0 {
+                // the label starts at its phase, moved left where it would run past the
+                // plot's right edge (a short closing phase)
+                let px = chart.plotting_area().dim_in_pixel().0.max(1) as f64;
+                let width = (name.chars().count() as f64 * 7.5 + 4.0) * end / px;
+                let x = (*s + end * 0.004).min(end - width).max(0.0);
                 chart
                     .draw_series(std::iter::once(Text::new(
                         name.clone(),
-                        (*s + end * 0.004, y1 - (y1 - y0) * 0.02),
+                        (x, y1 - (y1 - y0) * 0.02),
                         ("sans-serif", 12).into_font().color(&GREY),
                     )))
                     .map_err(e)?;

@@ -61,10 +61,14 @@ pub struct SessionData {
     pub header: Map<String, Json>,
     /// One row per logged second, in time order.
     pub rows: Vec<Row>,
-    /// Every decision logged, in time order.
+    /// Every decision logged, sorted by time (stable: same-time decisions keep the log's
+    /// order).
     pub decisions: Vec<Decision>,
     /// The closing summary record; `None` when the process stopped before writing it.
     pub summary: Option<Map<String, Json>>,
+    /// The 1-based number of a torn last line that was left out (the process was killed
+    /// while writing it), if there was one.
+    pub torn_line: Option<usize>,
 }
 
 impl SessionData {
@@ -82,8 +86,12 @@ impl SessionData {
     pub fn partial_reason(&self) -> Option<String> {
         let Some(s) = &self.summary else {
             return Some(format!(
-                "the log ends at {:.0} s without its summary line: the session stopped before its end",
-                self.end_s()
+                "the log ends at {:.0} s without its summary line: the session stopped before its end{}",
+                self.end_s(),
+                match self.torn_line {
+                    Some(n) => format!(" (its last line, {n}, was cut off mid-record and is left out)"),
+                    None => String::new(),
+                }
             ));
         };
         let t = s.get("t").and_then(Json::as_f64).unwrap_or(self.end_s());
@@ -92,6 +100,27 @@ impl SessionData {
                 Some(format!("stopped early at {t:.0} s of the planned {p:.0} s"))
             }
             _ => None,
+        }
+    }
+
+    /// Whether the session replayed a recording (rendered after the fact) rather than
+    /// measuring the listener as it played.
+    pub fn is_replay(&self) -> bool {
+        self.header.get("replay").and_then(Json::as_bool) == Some(true)
+    }
+
+    /// When the physiological data were recorded (RFC 3339 UTC): the recording's own
+    /// start time for a replay that has one (`recording_started_at`), the session's
+    /// start for a live or simulated one; `None` for a replay of a recording without a
+    /// start time.
+    pub fn recording_start(&self) -> Option<String> {
+        if let Some(t) = self.fact("recording_started_at") {
+            return Some(t);
+        }
+        if self.is_replay() {
+            None
+        } else {
+            self.fact("started_at")
         }
     }
 
@@ -130,23 +159,23 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
     let mut rows: Vec<Row> = Vec::new();
     let mut decisions = Vec::new();
     let mut summary = None;
+    let mut torn_line = None;
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
             continue;
         }
         let last = i + 1 == lines.len();
-        let value: Json = serde_json::from_str(line).map_err(|e| {
-            if last && !ends_with_newline && e.is_eof() {
-                ReportError::at(
-                    path,
-                    n,
-                    format!("truncated record (the line stops mid-way: {e})"),
-                )
-            } else {
-                ReportError::at(path, n, format!("not valid JSON: {e}"))
+        let value: Json = match serde_json::from_str(line) {
+            Ok(v) => v,
+            // a killed process leaves at most its last line cut off mid-record: that
+            // record is left out and the session reported as partial
+            Err(e) if last && !ends_with_newline && e.is_eof() && header.is_some() => {
+                torn_line = Some(n);
+                break;
             }
-        })?;
+            Err(e) => return Err(ReportError::at(path, n, format!("not valid JSON: {e}"))),
+        };
         let Json::Object(rec) = value else {
             return Err(ReportError::at(path, n, "a record must be a JSON object"));
         };
@@ -230,11 +259,15 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
         }
     }
     let header = header.expect("a non-empty log has a first record");
+    // decisions are logged with the second they were written in, some with an earlier
+    // time of their own (an estimate's window end): the report lists them in time order
+    decisions.sort_by(|a, b| a.time.total_cmp(&b.time));
     Ok(SessionData {
         path: path.to_path_buf(),
         header,
         rows,
         decisions,
         summary,
+        torn_line,
     })
 }

@@ -2,14 +2,21 @@
 //! checked against `timeline.csv`.
 //!
 //! Definitions (session time in seconds; "end" = the last logged second):
+//! - **Times** (`session`): `started_at` is when the session ran (for a replay, when it
+//!   was rendered); `recording_started_at` when the physiological data were recorded
+//!   (the recording's own start for a replay, `null` when the recording has none);
+//!   `replay` says which kind of session it was.
 //! - **Baseline / closing span**: the first and the last `min(300 s, end / 3)` of the
 //!   session: baseline = seconds with `t <= span`, closing = seconds with `t > end - span`.
 //! - **Heart rate** (`heart_rate_bpm`): mean of the seconds' mean heart-rate readings
 //!   (`hr_bpm`) over the span.
 //! - **RMSSD and SDNN** (`rmssd_ms`, `sdnn_ms`): computed with
 //!   [`crate::biometrics::hrv::time_domain`] on the RR intervals received during the span
-//!   (`rr_ms`, concatenated in order; every interval counted as successive); `null` with
-//!   fewer than [`MIN_BEATS`] intervals. `beats` gives the count.
+//!   (`rr_ms`, concatenated in order; every interval counted as successive); with
+//!   fewer than [`MIN_BEATS`] intervals, the mean of the feature windows' values over the
+//!   span (beats from the pulse or ECG waveform), `null` when there are none either.
+//!   `beats` gives the count of logged intervals, `baseline_source` / `closing_source`
+//!   where the figure came from ([`hrv_or_windows`]).
 //! - **Breathing rate** (`breathing_rate_per_min`): mean of the source's breathing rate
 //!   (`resp_rate`) over the seconds of the span that have one; when the source gives none
 //!   in the whole session, the mean of the feature windows' breathing rate
@@ -28,11 +35,15 @@
 //! - **Signal quality and data loss** (`signal_quality`): seconds in which no sensor item
 //!   arrived (`seconds_without_data`, and its share of all seconds), seconds with the
 //!   sensor flagged lost, rejected items (`issues`), feature windows and their mean
-//!   quality (0-1), beats and rejected beats summed over the (overlapping) windows,
+//!   quality (0-1), beats accepted and rejected as artefacts counted once each
+//!   ([`distinct_beats`]: over feature windows that do not overlap, whole numbers),
 //!   RR intervals logged, estimates (one per window) and how many were usable, and the
 //!   seconds in which the newest estimate abstained.
 //! - **Sound allowance** (`allowance`): the last second's meter: share of the weekly
 //!   allowance used, dose (Pa²h), Leq (dB SPL), and whether the level was calibrated.
+//! - **Live playback** (`playback`): the decisions of kind `playback`: underruns (gaps
+//!   the listener heard, which a `--record` file does not contain), device losses and
+//!   stalls, with their times; empty for offline renders.
 //! - **Escalations** (`escalations`): the decisions of kind `escalation`, with their
 //!   times and messages; `review_flags` counts every decision marked for review.
 //!
@@ -88,6 +99,27 @@ pub fn hrv_of(rows: &[&Row]) -> (Option<f64>, Option<f64>, usize) {
     (td.rmssd, td.sdnn, rr.len())
 }
 
+/// RMSSD, SDNN, the RR intervals counted and where the figures come from over a span:
+/// from the logged RR intervals (`"rr_intervals"`) when there are at least
+/// [`MIN_BEATS`], else the mean of the feature windows completing in the span
+/// (`"feature_windows"`: their beats may come from the pulse or ECG waveform, which the
+/// log does not carry beat by beat), else `None` (`"none"`).
+pub fn hrv_or_windows(rows: &[&Row]) -> (Option<f64>, Option<f64>, usize, &'static str) {
+    let (rmssd, sdnn, n) = hrv_of(rows);
+    if rmssd.is_some() {
+        return (rmssd, sdnn, n, "rr_intervals");
+    }
+    let win = |f: fn(&super::timeline::WindowRow) -> Option<f64>| {
+        mean(rows.iter().filter_map(|r| r.window.as_ref().and_then(f)))
+    };
+    let (rmssd, sdnn) = (win(|w| w.rmssd), win(|w| w.sdnn));
+    if rmssd.is_some() || sdnn.is_some() {
+        (rmssd, sdnn, n, "feature_windows")
+    } else {
+        (None, None, n, "none")
+    }
+}
+
 /// Time to calm (see the module docs), session seconds.
 pub fn time_to_calm(rows: &[Row]) -> Option<f64> {
     let mut run = 0;
@@ -104,6 +136,25 @@ pub fn time_to_calm(rows: &[Row]) -> Option<f64> {
         }
     }
     None
+}
+
+/// Accepted and rejected beats, each counted once: summed over the feature windows that
+/// do not overlap, taken in time order from the first (a window is taken when it starts
+/// at or after the end of the last one taken; without a logged start, windows are 60 s
+/// long). Feature windows overlap (60 s every 5 s), so summing all of them would count
+/// each beat about twelve times.
+pub fn distinct_beats(rows: &[Row]) -> (u64, u64) {
+    let mut last_end = f64::NEG_INFINITY;
+    let (mut beats, mut rejected) = (0u64, 0u64);
+    for w in rows.iter().filter_map(|r| r.window.as_ref()) {
+        let start = w.start.unwrap_or(w.end - 60.0);
+        if start + 1e-6 >= last_end {
+            last_end = w.end;
+            beats += w.beats.unwrap_or(0.0).round() as u64;
+            rejected += w.rejected_beats.unwrap_or(0.0).round() as u64;
+        }
+    }
+    (beats, rejected)
 }
 
 /// Arousal band of an estimate.
@@ -126,14 +177,16 @@ pub fn summarise(d: &SessionData) -> Json {
         |rows: &[&Row], f: &dyn Fn(&Row) -> Option<f64>| mean(rows.iter().filter_map(|r| f(r)));
 
     let hr = pair(over(&base, &|r| r.hr_bpm), over(&close, &|r| r.hr_bpm), 2);
-    let (b_rmssd, b_sdnn, b_beats) = hrv_of(&base);
-    let (c_rmssd, c_sdnn, c_beats) = hrv_of(&close);
+    let (b_rmssd, b_sdnn, b_beats, b_src) = hrv_or_windows(&base);
+    let (c_rmssd, c_sdnn, c_beats, c_src) = hrv_or_windows(&close);
     let mut rmssd = pair(b_rmssd, c_rmssd, 2);
-    rmssd.insert("baseline_beats".into(), json!(b_beats));
-    rmssd.insert("closing_beats".into(), json!(c_beats));
     let mut sdnn = pair(b_sdnn, c_sdnn, 2);
-    sdnn.insert("baseline_beats".into(), json!(b_beats));
-    sdnn.insert("closing_beats".into(), json!(c_beats));
+    for m in [&mut rmssd, &mut sdnn] {
+        m.insert("baseline_beats".into(), json!(b_beats));
+        m.insert("closing_beats".into(), json!(c_beats));
+        m.insert("baseline_source".into(), json!(b_src));
+        m.insert("closing_source".into(), json!(c_src));
+    }
     let from_source = d.rows.iter().any(|r| r.resp_rate.is_some());
     let resp = move |r: &Row| {
         if from_source {
@@ -182,6 +235,7 @@ pub fn summarise(d: &SessionData) -> Json {
     let n = d.rows.len();
     let no_data = d.rows.iter().filter(|r| r.items == 0).count();
     let windows: Vec<_> = d.rows.iter().filter_map(|r| r.window.as_ref()).collect();
+    let distinct = distinct_beats(&d.rows);
     let mut estimates: Vec<(f64, bool)> = Vec::new();
     // distinct estimates: the model record repeats until a new window arrives
     for row in &d.rows {
@@ -197,8 +251,8 @@ pub fn summarise(d: &SessionData) -> Json {
         "issues": d.rows.iter().map(|r| r.issues).sum::<u64>(),
         "windows": windows.len(),
         "mean_window_quality": r(mean(windows.iter().filter_map(|w| w.quality)), 3),
-        "beats": windows.iter().filter_map(|w| w.beats).sum::<f64>(),
-        "rejected_beats": windows.iter().filter_map(|w| w.rejected_beats).sum::<f64>(),
+        "beats": distinct.0,
+        "rejected_beats": distinct.1,
         "rr_intervals": d.rows.iter().map(|r| r.rr_ms.len()).sum::<usize>(),
         "estimates": estimates.len(),
         "usable_estimates": estimates.iter().filter(|e| e.1).count(),
@@ -220,6 +274,16 @@ pub fn summarise(d: &SessionData) -> Json {
         .map(|e| json!({"time_s": e.time, "message": e.message}))
         .collect();
 
+    let playback: Vec<&super::timeline::Decision> = d
+        .decisions
+        .iter()
+        .filter(|e| e.kind == "playback")
+        .collect();
+    let playback = json!({
+        "underruns": playback.iter().filter(|e| e.message.starts_with("output underrun")).count(),
+        "device_losses": playback.iter().filter(|e| e.message.starts_with("output device lost") || e.message.contains("stalled")).count(),
+        "events": playback.iter().map(|e| json!({"time_s": e.time, "message": e.message})).collect::<Vec<_>>(),
+    });
     let fact = |k: &str| d.header.get(k).cloned().unwrap_or(Json::Null);
     let partial = d.partial_reason();
     json!({
@@ -235,6 +299,8 @@ pub fn summarise(d: &SessionData) -> Json {
             "engine_version": fact("engine_version"),
             "log_format_version": fact("format_version"),
             "started_at": fact("started_at"),
+            "replay": d.is_replay(),
+            "recording_started_at": d.recording_start(),
             "planned_duration_s": fact("duration_s"),
             "recorded_duration_s": end,
             "partial": partial.is_some(),
@@ -258,6 +324,7 @@ pub fn summarise(d: &SessionData) -> Json {
         "signal_quality": quality,
         "allowance": allowance,
         "escalations": { "count": escalations.len(), "events": escalations },
+        "playback": playback,
         "decisions": d.decisions.len(),
         "review_flags": d.decisions.iter().filter(|e| e.review).count(),
     })

@@ -86,6 +86,8 @@ pub struct Row {
 /// The feature window that completed in a second.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowRow {
+    /// Start of the window, session seconds (when logged).
+    pub start: Option<f64>,
     /// End of the window, session seconds.
     pub end: f64,
     /// Mean heart rate, beats/min.
@@ -186,6 +188,7 @@ impl Row {
         let window = window.map(|w| {
             let f = w.get("features");
             WindowRow {
+                start: num(Some(w), "start"),
                 end: num(Some(w), "end").unwrap_or(t),
                 mean_hr: num(f, "mean_hr"),
                 rmssd: num(f, "rmssd"),

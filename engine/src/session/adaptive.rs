@@ -19,6 +19,9 @@ use isochord_dsp::{Command, SoundscapeConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Seconds between two reports of lost input.
+pub const LOSS_REPORT_S: f64 = 10.0;
+
 /// Everything an adaptive session needs besides its feed.
 pub struct AdaptiveSetup {
     /// The protocol (from the preset).
@@ -58,6 +61,9 @@ pub struct AdaptiveController {
     new_window: bool,
     next_log: f64,
     issues_reported: HashMap<String, u64>,
+    input_counts: (u64, u64, u64),
+    /// (lost so far, lost not yet reported, when the next report may be made)
+    input_lost: (u64, u64, f64),
     estimates: Vec<(f64, f64, bool)>,
     out_second: (f64, f64, f32),
     events_total: usize,
@@ -103,6 +109,8 @@ impl AdaptiveController {
             new_window: false,
             next_log: 1.0,
             issues_reported: HashMap::new(),
+            input_counts: (0, 0, 0),
+            input_lost: (0, 0, 0.0),
             estimates: Vec::new(),
             out_second: (0.0, 0.0, 0.0),
             events_total: 0,
@@ -177,6 +185,7 @@ impl AdaptiveController {
         for item in &items {
             match item {
                 Ok(data) => {
+                    self.input_counts.0 += 1;
                     self.second.add(data);
                     self.policy.data_seen(data.time().min(time));
                     let windows = self.extractor.push(data);
@@ -186,6 +195,11 @@ impl AdaptiveController {
                 }
                 Err(issue) => {
                     self.second.issues += 1;
+                    if issue.kind == IssueKind::Unused {
+                        self.input_counts.2 += 1;
+                    } else {
+                        self.input_counts.1 += 1;
+                    }
                     // report the first of each kind and field, then every 100th
                     let key = format!(
                         "{:?}:{}",
@@ -213,12 +227,39 @@ impl AdaptiveController {
             }
         }
         self.items = items;
+        self.note_losses(time);
         if self.feed.finished() && !self.ended_reported {
             self.ended_reported = true;
             self.event(SessionEvent::new(
                 time,
                 EventKind::Sensor,
                 format!("input {} ended", self.info.name),
+            ));
+        }
+    }
+
+    /// Input lost before it reached the session (a full channel, a UDP flood): counted,
+    /// and logged as an event at most every [`LOSS_REPORT_S`] seconds.
+    fn note_losses(&mut self, time: f64) {
+        let Some(st) = self.feed.stats() else { return };
+        let lost = st.dropped + st.lost;
+        if lost > self.input_lost.0 {
+            self.input_lost.1 += lost - self.input_lost.0;
+            self.input_lost.0 = lost;
+        }
+        if self.input_lost.1 > 0 && time >= self.input_lost.2 {
+            let new = std::mem::take(&mut self.input_lost.1);
+            self.input_lost.2 = time + LOSS_REPORT_S;
+            let arrived = st.delivered + lost;
+            self.event(SessionEvent::new(
+                time,
+                EventKind::Sensor,
+                format!(
+                    "{new} input items lost ({lost} in all, {:.1} % of what arrived: {} dropped by a full input queue, {} by the system's receive buffer): the input came faster than it could be read",
+                    100.0 * lost as f64 / arrived.max(1) as f64,
+                    st.dropped,
+                    st.lost
+                ),
             ));
         }
     }
@@ -313,11 +354,21 @@ impl AdaptiveController {
             breath_baseline: self.policy.breath().baseline(),
             allowance_used: self.allowance.used(),
             leq_db: self.allowance.leq_db(),
+            input_items: self
+                .input_counts
+                .0
+                .saturating_sub(self.extractor.rejected_total()),
+            input_rejected: self.input_counts.1 + self.extractor.rejected_total(),
+            input_ignored: self.input_counts.2,
+            input_lost: self.input_lost.0,
+            log_error: None,
         };
+        let mut outcome = outcome;
         if let Some(log) = self.log.as_mut() {
             let pending = std::mem::take(&mut self.pending);
             log.summary(self.time, &outcome, &self.allowance, &pending);
             log.flush();
+            outcome.log_error = log.error().map(str::to_string);
         }
         if let Ok(mut slot) = self.outcome.lock() {
             *slot = Some(outcome.clone());
@@ -385,6 +436,10 @@ impl Controller for AdaptiveController {
         AdaptiveController::take_events(self)
     }
 
+    fn note(&mut self, event: SessionEvent) {
+        self.event(event);
+    }
+
     fn status_text(&self) -> Option<String> {
         let s = self.policy.status();
         let est = self.latest_estimate.as_ref();
@@ -405,12 +460,17 @@ impl Controller for AdaptiveController {
             None => format!("{:.1}/min", s.breath_guide),
         };
         Some(format!(
-            "{} · {} · arousal {} · breath {} · allowance {:.2} %{}",
+            "{} · {} · arousal {} · breath {} · allowance {:.2} %{}{}",
             s.phase,
             s.action.name(),
             arousal,
             breath,
             100.0 * self.allowance.used(),
+            if self.input_lost.0 > 0 {
+                format!(" · input lost {}", self.input_lost.0)
+            } else {
+                String::new()
+            },
             if self.info.simulated {
                 " · SIMULATED"
             } else {

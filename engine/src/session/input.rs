@@ -41,11 +41,15 @@ impl std::str::FromStr for InputSpec {
         }
         if let Some(rest) = s.strip_prefix("osc://") {
             let (addr, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let addr = if addr.is_empty() {
-                "127.0.0.1:12345"
-            } else {
-                addr
+            // `localhost` is the loopback address (no name lookup)
+            let addr = match addr {
+                "" | "localhost" => "127.0.0.1:12345".to_string(),
+                a => match a.strip_prefix("localhost:") {
+                    Some(port) => format!("127.0.0.1:{port}"),
+                    None => a.to_string(),
+                },
             };
+            let addr = addr.as_str();
             if addr.parse::<std::net::SocketAddr>().is_err() {
                 return Err(format!(
                     "{s}: expected osc://HOST:PORT with a numeric address, e.g. osc://127.0.0.1:12345"
@@ -84,6 +88,73 @@ impl std::str::FromStr for InputSpec {
 }
 
 impl InputSpec {
+    /// Warnings to show before the session: an OSC input listening on every interface
+    /// (anyone on the network can steer the session), an E4 folder missing files.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match self {
+            InputSpec::Osc { bind, .. } => {
+                if let Ok(a) = bind.parse::<std::net::SocketAddr>() {
+                    if a.ip().is_unspecified() {
+                        w.push(format!(
+                            "warning: osc://{bind} listens on every network interface: anyone who can reach this machine on UDP port {} can send readings that steer the session (use 127.0.0.1 to listen on this machine only)",
+                            a.port()
+                        ));
+                    }
+                }
+            }
+            InputSpec::E4(dir) => {
+                let missing: Vec<(&str, &str)> = [
+                    ("HR.csv", "the device's heart rate"),
+                    (
+                        "IBI.csv",
+                        "beat-to-beat intervals (no HRV unless the pulse waveform gives them)",
+                    ),
+                    ("EDA.csv", "skin conductance"),
+                    ("BVP.csv", "the pulse waveform"),
+                    ("ACC.csv", "movement"),
+                    ("TEMP.csv", "skin temperature"),
+                ]
+                .into_iter()
+                .filter(|(f, _)| !dir.join(f).is_file())
+                .collect();
+                // a folder with none of them is refused when it is opened
+                if !missing.is_empty() && missing.len() < 6 {
+                    let files: Vec<&str> = missing.iter().map(|m| m.0).collect();
+                    let what: Vec<&str> = missing.iter().map(|m| m.1).collect();
+                    w.push(format!(
+                        "warning: {}: the E4 folder has no {}: the session goes on without {}",
+                        dir.display(),
+                        files.join(", "),
+                        what.join(", ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+        w
+    }
+
+    /// Whether the input is a recording replayed after the fact (its data were not
+    /// measured while the session played).
+    pub fn is_replay(&self) -> bool {
+        matches!(self, InputSpec::E4(_) | InputSpec::File(_))
+    }
+
+    /// When a replayed recording started (RFC 3339 UTC), where the recording says: an E4
+    /// folder's start time (row 1 of its files).
+    pub fn recording_start(&self) -> Option<String> {
+        match self {
+            InputSpec::E4(dir) => E4Source::open(dir, E4Options::default())
+                .ok()
+                .map(|s| crate::session::log::format_utc(s.start_unix().floor() as i64)),
+            InputSpec::File(path) => {
+                first_unix_time(path).map(|s| crate::session::log::format_utc(s.floor() as i64))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the input arrives in real time (cannot be rendered offline).
     pub fn is_live(&self) -> bool {
         matches!(self, InputSpec::Osc { .. } | InputSpec::Stdin)
@@ -136,6 +207,57 @@ pub fn simulator(seed: u64, duration_s: f64, arousal: f64) -> (Simulator, Simula
     (sim, h)
 }
 
+/// The first time stamp of a readings file when it is a unix time (seconds from 10⁸,
+/// milliseconds from 10¹¹, as the sources read them), in unix seconds: the CSV's time
+/// column (`time`, `t`, `timestamp`, `time_s`) or the JSON Lines' `time`, within the first
+/// 100 lines. `None` for relative times.
+fn first_unix_time(path: &Path) -> Option<f64> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).ok()?;
+    let mut lines = std::io::BufReader::new(file).lines().take(100);
+    let unix = |t: f64| {
+        if t >= 1e11 {
+            Some(t / 1000.0)
+        } else if t >= 1e8 {
+            Some(t)
+        } else {
+            None
+        }
+    };
+    let is_time = |h: &str| {
+        matches!(
+            h.trim().to_ascii_lowercase().as_str(),
+            "time" | "t" | "timestamp" | "time_s"
+        )
+    };
+    let first = lines.next()?.ok()?;
+    if first.trim_start().starts_with('{') {
+        for line in std::iter::once(first).chain(lines.map_while(Result::ok)) {
+            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+            if let Some(t) = v.get("time").and_then(serde_json::Value::as_f64) {
+                return unix(t);
+            }
+        }
+        return None;
+    }
+    let sep = if first.contains(';') && !first.contains(',') {
+        ';'
+    } else {
+        ','
+    };
+    let col = first.split(sep).position(is_time)?;
+    for line in lines.map_while(Result::ok) {
+        if let Some(t) = line
+            .split(sep)
+            .nth(col)
+            .and_then(|c| c.trim().parse::<f64>().ok())
+        {
+            return unix(t);
+        }
+    }
+    None
+}
+
 fn open_readings(path: &Path) -> Result<Box<dyn Source>, String> {
     if !path.exists() {
         return Err(format!("{}: no such file or folder", path.display()));
@@ -170,7 +292,16 @@ mod tests {
                 preset: "emotibit".into()
             })
         );
-        assert!("osc://localhost".parse::<InputSpec>().is_err());
+        assert_eq!(
+            "osc://localhost:9000".parse::<InputSpec>(),
+            Ok(InputSpec::Osc {
+                bind: "127.0.0.1:9000".into(),
+                preset: "hr_apps".into()
+            })
+        );
+        assert!("osc://example.org:9000".parse::<InputSpec>().is_err());
+        let every = "osc://0.0.0.0:9000".parse::<InputSpec>().unwrap();
+        assert!(every.warnings()[0].contains("every network interface"));
         assert!("osc://127.0.0.1:1?preset=x".parse::<InputSpec>().is_err());
         assert_eq!(
             "e4:/x/y".parse::<InputSpec>(),

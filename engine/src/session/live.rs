@@ -12,10 +12,11 @@ use super::run::{
 use crate::content::StreamFailures;
 use crate::control::Controller;
 use crate::live::{
-    BufferInfo, DeviceChoice, LiveError, LiveEvent, LiveOutput, OutputDevice, Recorder,
-    DEFAULT_BUFFER_FRAMES,
+    playback_event, BufferGrowth, BufferInfo, DeviceChoice, LiveError, LiveEvent, LiveOutput,
+    OutputDevice, Recorder, DEFAULT_BUFFER_FRAMES,
 };
 use crate::offline::STOP_FADE_S;
+use crate::policy::{EventKind, SessionEvent};
 use crate::realtime::{new_engine_with_content, EngineHandle, Telemetry};
 use crate::{SampleFormat, CONTROL_RATE_HZ};
 use crossbeam_channel::Sender;
@@ -231,10 +232,25 @@ impl From<LiveEvent> for DeviceEvent {
     }
 }
 
+impl From<&DeviceEvent> for LiveEvent {
+    fn from(e: &DeviceEvent) -> Self {
+        match e.clone() {
+            DeviceEvent::Underrun => LiveEvent::Underrun,
+            DeviceEvent::DeviceLost(m) => LiveEvent::DeviceLost(m),
+            DeviceEvent::Rerouted(m) => LiveEvent::Rerouted(m),
+            DeviceEvent::Stalled => LiveEvent::Stalled,
+            DeviceEvent::Error(m) => LiveEvent::Error(m),
+        }
+    }
+}
+
 /// The sound output a device session drives: [`LiveOutput`], or a stand-in in tests.
 pub(crate) trait Output {
     fn next_event(&mut self) -> Option<DeviceEvent>;
     fn reopen(&mut self, choice: &DeviceChoice) -> Result<(), LiveError>;
+    /// Reopens the stream with a larger buffer after repeated underruns (see
+    /// [`LiveOutput::grow_after_underruns`]).
+    fn grow_after_underruns(&mut self) -> Result<Option<BufferGrowth>, LiveError>;
     fn underruns(&self) -> u32;
     fn frames_played(&self) -> u64;
     fn sample_rate(&self) -> u32;
@@ -248,6 +264,9 @@ impl Output for LiveOutput {
     }
     fn reopen(&mut self, choice: &DeviceChoice) -> Result<(), LiveError> {
         LiveOutput::reopen(self, choice)
+    }
+    fn grow_after_underruns(&mut self) -> Result<Option<BufferGrowth>, LiveError> {
+        LiveOutput::grow_after_underruns(self)
     }
     fn underruns(&self) -> u32 {
         LiveOutput::underruns(self)
@@ -390,6 +409,12 @@ impl DeviceRun {
             }
             while let Some(event) = live.next_event() {
                 let lost = event.needs_reopen();
+                // underruns and losses are what the listener heard: into the log too
+                controller.note(playback_event(
+                    &LiveEvent::from(&event),
+                    t,
+                    live.underruns(),
+                ));
                 send(Update::Device {
                     event,
                     at_s: t,
@@ -409,11 +434,45 @@ impl DeviceRun {
                             device_losses,
                         );
                     }
-                    send(Update::Reopened {
-                        at_s: t,
-                        device_id: live.device_id(),
-                        device_name: live.device_name(),
-                    });
+                    self.reopened(live, controller, updates, t);
+                }
+            }
+            // repeated underruns: a larger buffer, with the latency it adds shown (also
+            // during a long closing fade, not in its last seconds)
+            if fading.is_none_or(|end| end - t > 3.0) {
+                match live.grow_after_underruns() {
+                    Ok(Some(g)) => {
+                        let message = format!(
+                            "output buffer grew from {} to {} frames ({:.0} ms) after repeated underruns",
+                            g.from, g.to, g.latency_ms
+                        );
+                        controller.note(SessionEvent::new(t, EventKind::Playback, message.clone()));
+                        send(Update::BufferGrown {
+                            at_s: t,
+                            from: g.from,
+                            to: g.to,
+                            latency_ms: g.latency_ms,
+                            message,
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        send(Update::BufferGrowFailed {
+                            at_s: t,
+                            message: e.to_string(),
+                        });
+                        if let Err(msg) = self.recover(live, stop, updates) {
+                            return end_with(
+                                End::DeviceFailed(msg),
+                                faded_out,
+                                &mut whole,
+                                &second,
+                                latest.as_ref(),
+                                device_losses,
+                            );
+                        }
+                        self.reopened(live, controller, updates, t);
+                    }
                 }
             }
 
@@ -465,6 +524,30 @@ impl DeviceRun {
                     (now.duration_since(self.session_start).as_secs_f64() * CONTROL_RATE_HZ) as u64;
             }
         }
+    }
+
+    /// Tells the host and the log that the device plays again.
+    fn reopened(
+        &self,
+        live: &dyn Output,
+        controller: &mut dyn Controller,
+        updates: &Sender<Update>,
+        t: f64,
+    ) {
+        controller.note(SessionEvent::new(
+            t,
+            EventKind::Playback,
+            format!(
+                "output reopened on {} [{}]",
+                live.device_name(),
+                live.device_id()
+            ),
+        ));
+        let _ = updates.send(Update::Reopened {
+            at_s: t,
+            device_id: live.device_id(),
+            device_name: live.device_name(),
+        });
     }
 
     /// Reopens the device after it was lost: the same one a few times, then the
@@ -583,6 +666,9 @@ mod tests {
             self.reopened += 1;
             self.playing.store(true, Ordering::Relaxed);
             Ok(())
+        }
+        fn grow_after_underruns(&mut self) -> Result<Option<BufferGrowth>, LiveError> {
+            Ok(None)
         }
         fn underruns(&self) -> u32 {
             0

@@ -169,18 +169,22 @@ impl SessionLog {
         log
     }
 
-    /// The first write error, if any (the session goes on without its log).
+    /// The first write error, if any (the session goes on without its log; the caller
+    /// must fail the run). Control thread.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
 
+    /// Writes one record and flushes it, so a killed process leaves every record it
+    /// wrote whole (at most the last line torn).
     fn line(&mut self, v: &Json) {
         if self.error.is_some() {
             return;
         }
         let r = serde_json::to_writer(&mut self.out, v)
             .map_err(|e| e.to_string())
-            .and_then(|()| self.out.write_all(b"\n").map_err(|e| e.to_string()));
+            .and_then(|()| self.out.write_all(b"\n").map_err(|e| e.to_string()))
+            .and_then(|()| self.out.flush().map_err(|e| e.to_string()));
         if let Err(e) = r {
             self.error = Some(e);
         }
@@ -308,10 +312,14 @@ impl SessionLog {
         self.line(&v);
     }
 
-    /// Flushes buffered lines.
+    /// Flushes buffered lines (each record is flushed as it is written; this also
+    /// catches a failure the last flush reported late). Control thread.
     pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
         if let Err(e) = self.out.flush() {
-            self.error.get_or_insert(e.to_string());
+            self.error = Some(e.to_string());
         }
     }
 }

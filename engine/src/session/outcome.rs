@@ -24,6 +24,20 @@ pub struct SessionOutcome {
     pub allowance_used: f64,
     /// Equivalent continuous level, dB SPL.
     pub leq_db: Option<f64>,
+    /// Readings and waveform chunks the input delivered and the session used (waveform
+    /// samples the features rejected are subtracted).
+    pub input_items: u64,
+    /// Input items rejected: by the source (malformed, implausible, unreadable) and by
+    /// the features (out of range, out of order beyond the windows' reach).
+    pub input_rejected: u64,
+    /// Input items well formed but not used (unknown columns, keys, addresses).
+    pub input_ignored: u64,
+    /// Input items lost before the session could use them: dropped because the input
+    /// thread's channel was full, or lost in the kernel (an OSC flood).
+    pub input_lost: u64,
+    /// Why the session log could not be written (the first error), if it could not: the
+    /// run must fail, since the log is the session's record.
+    pub log_error: Option<String>,
 }
 
 impl SessionOutcome {
@@ -64,6 +78,11 @@ mod tests {
             breath_baseline: None,
             allowance_used: 0.0,
             leq_db: None,
+            input_items: 0,
+            input_rejected: 0,
+            input_ignored: 0,
+            input_lost: 0,
+            log_error: None,
         }
     }
 

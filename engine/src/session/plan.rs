@@ -143,6 +143,9 @@ pub struct AdaptiveOptions {
     pub cap_db: Option<f64>,
     /// Session log (JSON Lines, one record per second).
     pub log: Option<PathBuf>,
+    /// Replace a log file that already exists; without it an existing file is refused.
+    /// Devices and FIFOs are always written into.
+    pub force: bool,
     /// Write a clinical-review report into this folder when the session ends (needs
     /// `log`).
     pub report: Option<PathBuf>,
@@ -260,6 +263,9 @@ impl SessionPlan {
         let mut events = Vec::new();
         let mut notes = Vec::new();
         let simulated = input.simulated();
+        if let Input::Spec { spec, .. } = &input {
+            notes.extend(spec.warnings());
+        }
 
         let profile = options
             .profile
@@ -350,15 +356,23 @@ impl SessionPlan {
         let log = match &options.log {
             None => None,
             Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| {
-                    SessionError::Invalid(format!("{}: cannot write the log: {e}", path.display()))
-                })?;
+                let existing = crate::output::Existing::from_force(options.force);
+                let (file, _) = crate::output::open_direct(path, existing)
+                    .map_err(|e| SessionError::Invalid(format!("cannot write the log: {e}")))?;
                 let mut header = Map::new();
                 header.insert("preset".into(), json!(preset.name));
                 header.insert("goal".into(), json!(preset.goal));
                 header.insert("palette".into(), json!(palette_name));
                 header.insert("source".into(), json!(input.name()));
                 header.insert("simulated".into(), json!(simulated));
+                if let Input::Spec { spec, .. } = &input {
+                    header.insert("replay".into(), json!(spec.is_replay()));
+                    if let Some(t) = spec.recording_start() {
+                        header.insert("recording_started_at".into(), json!(t));
+                    }
+                } else {
+                    header.insert("replay".into(), json!(false));
+                }
                 header.insert("estimator".into(), json!(estimator.name()));
                 header.insert("seed".into(), json!(seed));
                 header.insert("duration_s".into(), json!(duration_s));
@@ -773,7 +787,8 @@ impl SessionEnd {
     }
 
     /// Records the session, which played for `seconds`, in the listener's profile
-    /// (written atomically) and writes the report. Control thread.
+    /// (written atomically) and writes the report (not when the log, which it is
+    /// written from, could not be written). Control thread.
     pub fn finish(self, seconds: f64) -> Ended {
         let outcome = self.outcome();
         let mut ended = Ended {
@@ -831,7 +846,9 @@ impl SessionEnd {
                 }
             }
         }
-        if let Some((dir, log, options)) = f.report {
+        // a report from a log that could not be written whole would misstate the session
+        let log_failed = outcome.as_ref().is_some_and(|o| o.log_error.is_some());
+        if let (Some((dir, log, options)), false) = (f.report, log_failed) {
             ended.report = Some(crate::report::write_report(&log, &dir, &options));
         }
         ended

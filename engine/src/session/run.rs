@@ -213,6 +213,27 @@ pub enum Update {
         /// Device name.
         device_name: String,
     },
+    /// After repeated underruns the output was reopened with a larger buffer (it adds
+    /// latency).
+    BufferGrown {
+        /// Session time, seconds.
+        at_s: f64,
+        /// Callback size before, frames.
+        from: u32,
+        /// Callback size now, frames.
+        to: u32,
+        /// Latency of one callback at the new size, milliseconds.
+        latency_ms: f64,
+        /// What happened, as the log has it.
+        message: String,
+    },
+    /// The buffer could not grow; the session reopens the device.
+    BufferGrowFailed {
+        /// Session time, seconds.
+        at_s: f64,
+        /// Why.
+        message: String,
+    },
     /// The state at a control tick (10 a second).
     Status(SessionStatus),
 }

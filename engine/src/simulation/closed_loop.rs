@@ -80,6 +80,10 @@ impl Controller for ListeningLoop {
         self.inner.take_events()
     }
 
+    fn note(&mut self, event: SessionEvent) {
+        Controller::note(&mut self.inner, event);
+    }
+
     fn status_text(&self) -> Option<String> {
         self.inner
             .status_text()

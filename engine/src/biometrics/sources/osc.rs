@@ -32,7 +32,9 @@
 //! spread back from the arrival time. Malformed packets, arguments that are not numbers,
 //! implausible values and unmapped addresses are counted ([`OscCounters`]) and dropped,
 //! never a panic. The socket binds 127.0.0.1 by default and its receive buffer is enlarged
-//! (4 MiB asked; the kernel may cap it) so that bursts are not lost.
+//! (4 MiB asked; the kernel may cap it) so that bursts are not lost. Datagrams the kernel
+//! still drops (a flood faster than the input thread reads) are counted
+//! ([`Source::lost`], from `/proc/net/udp` on Linux) and reported by the session.
 //!
 //! Received and decoded on an input thread (see [`super::SourceThread`]).
 
@@ -773,7 +775,41 @@ impl OscSource {
     }
 }
 
+/// Datagrams the kernel dropped for `socket` because its receive buffer was full (the
+/// `drops` column of `/proc/net/udp` and `/proc/net/udp6` for the socket's inode);
+/// `None` where the system does not say.
+fn kernel_drops(socket: &UdpSocket) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
+        let link = link.to_str()?;
+        let inode = link.strip_prefix("socket:[")?.strip_suffix(']')?;
+        for table in ["/proc/net/udp", "/proc/net/udp6"] {
+            let Ok(text) = std::fs::read_to_string(table) else {
+                continue;
+            };
+            for line in text.lines().skip(1) {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                if cols.get(9) == Some(&inode) {
+                    return cols.last()?.parse().ok();
+                }
+            }
+        }
+        None
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        None
+    }
+}
+
 impl Source for OscSource {
+    fn lost(&mut self) -> u64 {
+        kernel_drops(&self.socket).unwrap_or(0)
+    }
+
     fn info(&self) -> SourceInfo {
         SourceInfo {
             name: self.decoder.name.display().to_string(),

@@ -141,6 +141,13 @@ pub trait Source: Send {
     /// nothing arrived in time. After [`Pull::End`] every further call returns `End`.
     fn pull(&mut self, wait: Duration) -> Pull;
 
+    /// Items lost before this source could read them, so far (an OSC socket's receive
+    /// buffer overflowing in the kernel); 0 for sources that cannot lose any. Called on
+    /// the thread that pulls the source.
+    fn lost(&mut self) -> u64 {
+        0
+    }
+
     /// The next item or issue, waiting as long as it takes; `None` at the end. For file
     /// sources this is plain iteration; on a live source it blocks until something
     /// arrives.
@@ -176,6 +183,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     fn info(&self) -> SourceInfo {
         (**self).info()
     }
+    fn lost(&mut self) -> u64 {
+        (**self).lost()
+    }
     fn pull(&mut self, wait: Duration) -> Pull {
         (**self).pull(wait)
     }
@@ -207,6 +217,9 @@ pub struct SourceStats {
     pub io: u64,
     /// Items dropped because the consumer did not keep up (a full channel).
     pub dropped: u64,
+    /// Items lost before the source could read them (an OSC socket's receive buffer
+    /// overflowing in the kernel); see [`Source::lost`].
+    pub lost: u64,
 }
 
 impl SourceStats {
@@ -239,14 +252,15 @@ impl fmt::Display for SourceStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} delivered, {} rejected ({} malformed, {} implausible), {} unused, {} I/O errors, {} dropped",
+            "{} delivered, {} rejected ({} malformed, {} implausible), {} unused, {} I/O errors, {} dropped, {} lost before reading",
             self.delivered,
             self.rejected(),
             self.malformed,
             self.implausible,
             self.unused,
             self.io,
-            self.dropped
+            self.dropped,
+            self.lost
         )
     }
 }
@@ -296,6 +310,11 @@ impl<S: Source> Source for Counted<S> {
         let p = self.inner.pull(wait);
         self.stats.record(&p);
         p
+    }
+    fn lost(&mut self) -> u64 {
+        let n = self.inner.lost();
+        self.stats.lost = n;
+        n
     }
 }
 

@@ -55,6 +55,7 @@ struct Shared {
     unused: AtomicU64,
     io: AtomicU64,
     dropped: AtomicU64,
+    lost: AtomicU64,
 }
 
 impl Shared {
@@ -66,6 +67,7 @@ impl Shared {
             unused: self.unused.load(Ordering::Relaxed),
             io: self.io.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            lost: self.lost.load(Ordering::Relaxed),
         }
     }
 
@@ -169,13 +171,22 @@ impl Drop for SourceThread {
     }
 }
 
+/// How often the input thread reads [`Source::lost`].
+const LOST_CHECK: Duration = Duration::from_millis(500);
+
 fn run<S: Source>(
     source: &mut S,
     sender: &Sender<SourceItem>,
     options: &ThreadOptions,
     shared: &Shared,
 ) {
+    let mut lost_checked = std::time::Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
+        // losses before reading (a kernel counter): looked at twice a second
+        if lost_checked.elapsed() >= LOST_CHECK {
+            lost_checked = std::time::Instant::now();
+            shared.lost.store(source.lost(), Ordering::Relaxed);
+        }
         match source.pull(options.poll) {
             Pull::Data(d) => {
                 let sent = if options.max_block.is_zero() {
