@@ -117,6 +117,11 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
             }
         }
     };
+    // warnings about the input before the device opens (it may not)
+    let shown: Vec<String> = plan.notes().to_vec();
+    for n in &shown {
+        report.note(n);
+    }
     let plan = plan.with_content(Some(args.content.library()?));
     let options = DeviceOptions {
         device: choice,
@@ -130,7 +135,7 @@ pub fn run(mut args: PlayArgs, process_start: Instant) -> Result<ExitCode, Failu
     })?;
     // a second Ctrl-C while fading out is ignored: the session is about to end
     let _ = session.stop_on_ctrl_c();
-    for n in session.notes() {
+    for n in session.notes().iter().filter(|n| !shown.contains(n)) {
         report.note(n);
     }
     let started = session.started().expect("a session on a device").clone();
