@@ -580,7 +580,10 @@ fn phrase_final_notes_are_checked_against_the_chord() {
 
 #[test]
 fn stems_add_up_to_the_full_mix() {
-    let config = preset("relax");
+    // the slow leveler follows the whole mix's level, so it is held off here: the
+    // stems of a levelled mix would each be levelled on their own
+    let mut config = preset("relax");
+    config.master.level_range_db = 0.0;
     let content = isochord::Content::none();
     let full = render(&config, 20.0, 4);
     let mut sum = vec![0.0f32; full.len()];

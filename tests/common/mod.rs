@@ -190,11 +190,12 @@ pub fn envelope_period(x: &[f32], min_s: f32, max_s: f32) -> f32 {
                 / e.len() as f32
         })
         .collect();
-    // the first peak nearly as strong as the strongest: a periodic envelope correlates
-    // almost as well at twice its period, and that is not its period
+    // the first peak at least half as strong as the strongest: a periodic envelope
+    // correlates as well at twice its period, and better when alternate cycles differ
+    // in strength (music moving under a swell), and that is not its period
     let strongest = r[1..r.len() - 1].iter().cloned().fold(f32::MIN, f32::max);
     for i in 1..r.len() - 1 {
-        if r[i] >= r[i - 1] && r[i] >= r[i + 1] && r[i] >= 0.8 * strongest {
+        if r[i] >= r[i - 1] && r[i] >= r[i + 1] && r[i] >= 0.5 * strongest {
             return (lo + i - 1) as f32 * frame;
         }
     }

@@ -1289,7 +1289,8 @@ pub fn render_similarity(x: &[f32], y: &[f32], window_s: f32) -> f32 {
 /// gains are set to 0 — rather than disabling them, because whether the breath guide is
 /// enabled also decides the pad's breathing swell — and the makeup gain is the full
 /// mix's, so a stem is at the level it has in the mix. The stems of all layers add up to
-/// the full render while the limiter is idle.
+/// the full render while the limiter is idle and the slow leveler is off
+/// (`master.level_range_db = 0`); with it on, each stem is levelled on its own.
 pub fn render_stem(
     config: &SoundscapeConfig,
     content: &Content,
@@ -1306,7 +1307,10 @@ pub fn render_stem(
         match l {
             Layer::Pad => c.pad.gain = 0.0,
             Layer::Pulse => c.pulse.gain = 0.0,
-            Layer::Melody => c.melody.gain = 0.0,
+            // the pulse rests for the melody's phrases only while the melody is heard
+            // (gain above 0): a melody turned down to -240 dB keeps the pulse as it is in
+            // the full mix and adds nothing measurable
+            Layer::Melody => c.melody.gain = 1e-12,
             Layer::Noise => c.noise.gain = 0.0,
             Layer::Breath => c.breath.gain = 0.0,
             Layer::Loops => c.loops.gain = 0.0,
