@@ -94,7 +94,7 @@ pub enum WavError {
 impl WavSink {
     /// A sink writing `dest` at `sample_rate` in `format`; an existing regular file at
     /// `dest` is replaced when the sink finishes (check with
-    /// [`output::check`](crate::output::check) first to refuse that).
+    /// [`output::check`](crate::output::check()) first to refuse that).
     pub fn create(dest: &Path, sample_rate: u32, format: SampleFormat) -> Result<Self, WavError> {
         Self::with_part_limit(dest, sample_rate, format, MAX_PART_BYTES)
     }
