@@ -434,6 +434,38 @@ fn a_tone_swelling_6_db_at_0_1_hz_swings_6_lu_per_breath() {
 }
 
 #[test]
+fn the_breath_locked_swing_keeps_the_breath_and_averages_the_rest_away() {
+    // a 4 dB swell every 10 s under steps of ±3 dB every 1.3 s (notes that do not follow
+    // the breath)
+    let n = (300.0 * SR) as usize;
+    let mut x = Vec::with_capacity(2 * n);
+    let mut rng = 0x2545_f491u32;
+    let mut step_db = 0.0f32;
+    for i in 0..n {
+        let t = i as f32 / SR;
+        if i % (1.3 * SR) as usize == 0 {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            step_db = (rng % 600) as f32 / 100.0 - 3.0;
+        }
+        let db = -20.0 + step_db + 2.0 * (std::f32::consts::TAU * 0.1 * t).sin();
+        let v = 10f32.powf(db / 20.0) * (std::f32::consts::TAU * 1000.0 * t).sin();
+        x.extend([v, v]);
+    }
+    let l = loudness(&x);
+    let locked = breath_locked_swing(&l.momentary, 10.0, 10.0);
+    let per_cycle = breath_swing(&l.momentary, 10.0, 10.0);
+    println!("breath-locked swing {locked:.2} LU, per-cycle max - min {per_cycle:.2} LU");
+    assert!((locked - 4.0).abs() < 0.8, "{locked}");
+    assert!(per_cycle > locked + 2.0, "{per_cycle}");
+    // a swell at another rate is averaged away
+    let other = loudness(&swelling_tone(240.0, -20.0, 6.0, 0.23));
+    let locked = breath_locked_swing(&other.momentary, 10.0, 10.0);
+    assert!(locked < 1.0, "{locked}");
+}
+
+#[test]
 fn the_centroid_series_follows_the_tone() {
     let mut x = vec![0.0f32; (4.0 * SR) as usize];
     for (i, v) in x.iter_mut().enumerate() {

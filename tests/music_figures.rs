@@ -105,6 +105,7 @@ struct Row {
     time_sim: f32,
     breath_re_pad: f32,
     swing: f32,
+    locked: f32,
     side: f32,
     tilt: f32,
     low_mid: f32,
@@ -328,11 +329,12 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
     let period = 60.0 / sound.start.breath_rate;
     let skip_breaths = (skip / period).ceil() * period;
     let swing = breath_swing(&ls.momentary, period, skip_breaths);
+    let locked = breath_locked_swing(&ls.momentary, period, skip_breaths);
     let share = breath_fluctuation_share(&ls.momentary, period, skip_breaths);
     let side = low_side_db(&x1, 150.0);
     let bal = spectral_balance(skip_slice(&m1, skip));
     println!(
-        "mix: {:.1} LUFS integrated, LRA {:.1} LU; breath layer {breath_re_pad:+.1} LU re the pad ({rms_re:+.1} dB RMS); per-breath swing {swing:.1} LU (median over {}-s breaths); breath rate holds {:.0} % of loudness fluctuation",
+        "mix: {:.1} LUFS integrated, LRA {:.1} LU; breath layer {breath_re_pad:+.1} LU re the pad ({rms_re:+.1} dB RMS); per-breath swing {swing:.1} LU (median over {}-s breaths), breath-locked {locked:.1} LU; breath rate holds {:.0} % of loudness fluctuation",
         ls.integrated,
         ls.range,
         period,
@@ -421,6 +423,7 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
         time_sim,
         breath_re_pad,
         swing,
+        locked,
         side,
         tilt: bal.slope_db_per_oct,
         low_mid: bal.low_mid_excess_db,
@@ -458,6 +461,7 @@ fn every_preset_develops() {
             .flat_map(|w| w.join().unwrap())
             .collect()
     });
+    print_summary(&rows, 10);
     for (p, r) in presets.iter().zip(&rows) {
         let n = &r.name;
         assert!(r.chords >= 4, "{n}: {} harmonies", r.chords);
@@ -496,15 +500,20 @@ fn every_preset_develops() {
 fn figures() {
     let minutes = minutes();
     let rows: Vec<Row> = presets().iter().map(|p| measure(p, minutes)).collect();
+    print_summary(&rows, minutes);
+}
+
+/// Prints one row of figures per preset.
+fn print_summary(rows: &[Row], minutes: usize) {
     println!("\nSummary ({minutes} min per preset, seed 1; see above for the methods):");
     println!(
-        "{:<8} {:>6} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "{:<8} {:>6} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}",
         "preset", "harmns", "bass", "changes", "root%", "gaps", "rep+lp%", "cadnc%", "seedsim", "timesim",
-        "brth-pad", "swing", "side", "tilt", "lowmid", "centr×", "pulse×", "onset×", "notes×", "calm-ar"
+        "brth-pad", "swing", "locked", "side", "tilt", "lowmid", "centr×", "pulse×", "onset×", "notes×", "calm-ar"
     );
-    for r in &rows {
+    for r in rows {
         println!(
-            "{:<8} {:>6} {:>5} {:>7} {:>6.0} {:>9} {:>7.0} {:>7.0} {:>8.4} {:>8.4} {:>+7.1} {:>6.1} {:>6.1} {:>6.1} {:>+6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>+7.1}",
+            "{:<8} {:>6} {:>5} {:>7} {:>6.0} {:>9} {:>7.0} {:>7.0} {:>8.4} {:>8.4} {:>+7.1} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>+6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>+7.1}",
             r.name,
             r.chords,
             r.bass_roots,
@@ -517,6 +526,7 @@ fn figures() {
             r.time_sim,
             r.breath_re_pad,
             r.swing,
+            r.locked,
             r.side,
             r.tilt,
             r.low_mid,

@@ -1051,6 +1051,40 @@ pub fn breath_swing(momentary: &[f32], period_s: f32, skip_s: f32) -> f32 {
     median(&swings)
 }
 
+/// Breath-locked loudness swing, LU: the momentary series (10 per second) from `skip_s`
+/// on, averaged by phase of the breath cycle (`period_s`, on the breath clock that starts
+/// at 0) in 20 bins, as a power mean; the maximum minus the minimum of that average. What
+/// the breath adds to the loudness, with the notes and chords that do not follow it
+/// averaged away (a per-cycle maximum minus minimum counts those too).
+pub fn breath_locked_swing(momentary: &[f32], period_s: f32, skip_s: f32) -> f32 {
+    const BINS: usize = 20;
+    let mut sum = [0.0f64; BINS];
+    let mut count = [0usize; BINS];
+    let start = (skip_s * LOUDNESS_RATE_HZ).round() as usize;
+    for (i, &l) in momentary.iter().enumerate().skip(start) {
+        if !l.is_finite() || l < -70.0 {
+            continue;
+        }
+        let t = i as f32 / LOUDNESS_RATE_HZ;
+        let phase = (t / period_s).fract();
+        let b = ((phase * BINS as f32) as usize).min(BINS - 1);
+        sum[b] += 10f64.powf(l as f64 / 10.0);
+        count[b] += 1;
+    }
+    let avg: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .filter(|(_, &c)| c > 0)
+        .map(|(s, &c)| 10.0 * (s / c as f64).log10())
+        .collect();
+    if avg.len() < BINS {
+        return 0.0;
+    }
+    let hi = avg.iter().cloned().fold(f64::MIN, f64::max);
+    let lo = avg.iter().cloned().fold(f64::MAX, f64::min);
+    (hi - lo) as f32
+}
+
 /// The share of loudness fluctuation at the breath rate: the periodogram of the
 /// momentary series (LUFS, from `skip_s` on, mean removed, Hann-windowed, zero-padded
 /// to a power of two) summed in bands of ±10 % around 1, 2 and 3 times the breath frequency, divided
