@@ -188,6 +188,20 @@ fn e4_start(dir: &Path) -> String {
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
 
+/// The notes of the bundle's Procedure, joined.
+fn procedure_notes(bundle: &Value) -> String {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Procedure")
+        .flat_map(|r| r["note"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n["text"].as_str().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 #[test]
 fn a_replayed_recording_carries_its_own_dates() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,6 +227,13 @@ fn a_replayed_recording_carries_its_own_dates() {
         }
     }
     assert!(effective > 2, "{effective} effective times");
+    let note = procedure_notes(&bundle);
+    assert!(
+        note.contains(&format!(
+            "Replay of a recorded session: recorded {when}; replayed 20"
+        )),
+        "{note}"
+    );
 
     // a file without a start time: a replay, said so, and no invented effective times
     let csv = dir.path().join("rel.csv");
@@ -235,6 +256,11 @@ fn a_replayed_recording_carries_its_own_dates() {
     for e in bundle["entry"].as_array().unwrap() {
         assert!(e["resource"]["effectivePeriod"].is_null());
     }
+    let note = procedure_notes(&bundle);
+    assert!(
+        note.contains("replay of a recording without a start time; rendered 20"),
+        "{note}"
+    );
 
     // a file with unix time stamps (milliseconds) carries its start
     let jl = dir.path().join("unix.jsonl");

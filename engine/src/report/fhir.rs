@@ -232,6 +232,11 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
     if let Some(r) = &partial {
         notes.push(json!({"text": format!("Partial session: {r}")}));
     }
+    if d.is_replay() {
+        // the effective times are the recording's; say when the sound was rendered
+        notes
+            .push(json!({"text": format!("Replay of a recorded session: {}.", d.when_recorded())}));
+    }
     procedure.insert("note".into(), json!(notes));
 
     let mut entries = vec![json!({"fullUrl": proc_url, "resource": Json::Object(procedure)})];

@@ -164,7 +164,7 @@ pub fn render(
     let title = format!(
         "Isochord session report — {} ({})",
         data.fact("preset").unwrap_or_else(|| "?".into()),
-        when(data)
+        data.when_recorded()
     );
     let _ = write!(
         h,
@@ -302,24 +302,6 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
     h.push_str(SCRIPT);
     h.push_str("</body></html>\n");
     h
-}
-
-/// When the session's data were recorded, for the title: the recording's start, or for a
-/// replay without one, both that it is a replay and when it was rendered.
-fn when(data: &SessionData) -> String {
-    match (data.recording_start(), data.is_replay()) {
-        (Some(t), true) => format!(
-            "recorded {t}; replayed {}",
-            data.fact("started_at").unwrap_or_default()
-        ),
-        (Some(t), false) => t,
-        (None, true) => format!(
-            "replay of a recording without a start time; rendered {}",
-            data.fact("started_at")
-                .unwrap_or_else(|| "at a time not logged".into())
-        ),
-        (None, false) => "start time not logged".into(),
-    }
 }
 
 /// A note when the device's per-second heart rate peaks well above the feature windows'

@@ -124,6 +124,25 @@ impl SessionData {
         }
     }
 
+    /// When the session's data were recorded, in words: the recording's start, or for
+    /// a replay, that it is a replay and when it was rendered, beside the recording's
+    /// own start where it has one.
+    pub fn when_recorded(&self) -> String {
+        let rendered = || {
+            self.fact("started_at")
+                .unwrap_or_else(|| "at a time not logged".into())
+        };
+        match (self.recording_start(), self.is_replay()) {
+            (Some(t), true) => format!("recorded {t}; replayed {}", rendered()),
+            (Some(t), false) => t,
+            (None, true) => format!(
+                "replay of a recording without a start time; rendered {}",
+                rendered()
+            ),
+            (None, false) => "start time not logged".into(),
+        }
+    }
+
     /// A header field as text.
     pub fn fact(&self, key: &str) -> Option<String> {
         match self.header.get(key)? {
