@@ -144,7 +144,7 @@ fn large_library() {
     for _ in 0..(seconds * 10.0) as usize {
         // the live feeder thread tops the rings up every 10 ms; here, as in an offline
         // render, once per 100 ms tick
-        isochord::engine::content::pump_streams();
+        loaded.streams.pump();
         s.render(&mut buf);
     }
     let render = t.elapsed().as_secs_f64();

@@ -133,8 +133,6 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
 
-    // streams open with the soundscape, inside the render
-    let mut stream_failures = isochord_engine::content::StreamFailures::from_now();
     let (session, mut end) = plan.offline(args.sample_rate).map_err(adaptive::failure)?;
     if !quiet {
         for n in end.notes() {
@@ -221,7 +219,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         );
     }
     // warnings even with --quiet: the file lacks what the session meant to play
-    let failed = stream_failures.take_new();
+    let failed = end.take_stream_failures();
     for f in &failed {
         eprintln!("warning: {f}");
     }

@@ -38,8 +38,19 @@ fn hr_stream(path: &Path, seconds: usize, step_at: usize, before: f64, after: f6
 }
 
 fn session(dir: &Path, input: &Path, name: &str, duration: &str) -> Vec<Value> {
+    session_with(dir, input, name, duration, &[])
+}
+
+fn session_with(
+    dir: &Path,
+    input: &Path,
+    name: &str,
+    duration: &str,
+    extra: &[&str],
+) -> Vec<Value> {
     let log = dir.join(format!("{name}-log.jsonl"));
-    let o = isochord(&[
+    let wav = dir.join(format!("{name}.wav"));
+    let mut args = vec![
         "render",
         "--preset",
         "relax",
@@ -50,10 +61,12 @@ fn session(dir: &Path, input: &Path, name: &str, duration: &str) -> Vec<Value> {
         "--biometrics",
         s(input),
         "--out",
-        s(&dir.join(format!("{name}.wav"))),
+        s(&wav),
         "--log",
         s(&log),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = isochord(&args);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::read_to_string(&log)
         .unwrap()
@@ -167,4 +180,47 @@ fn a_recorded_heart_rate_alone_steers() {
     );
     let said = decisions(&log).join("\n");
     assert!(!said.contains("signal quality below"), "{said}");
+}
+
+#[test]
+fn a_returning_listener_with_heart_rate_alone_is_estimated_from_the_first_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    let p = s(&profile);
+    let first_input = dir.path().join("first.jsonl");
+    hr_stream(&first_input, 420, 420, 62.0, 62.0);
+    // without a stored baseline nothing is estimated before the session's own
+    let first = session_with(dir.path(), &first_input, "first", "7m", &["--profile", p]);
+    let early = |log: &[Value]| {
+        log.iter()
+            .filter(|r| r["t"].as_f64().is_some_and(|t| t < 290.0))
+            .filter(|r| r["model"]["abstain"].is_null() && r["model"]["confidence"].is_number())
+            .count()
+    };
+    assert_eq!(early(&first), 0, "estimated before the first baseline");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    let hr = &stored["presets"]["relax"]["resting_baseline"]["features"]["mean_hr"];
+    assert!(
+        (hr["mean"].as_f64().unwrap() - 62.0).abs() < 1.0,
+        "{stored}"
+    );
+
+    // the next session starts from it: estimates from the first windows, and a step
+    // in heart rate in minute 3 is seen as arousal
+    let second_input = dir.path().join("second.jsonl");
+    hr_stream(&second_input, 420, 150, 62.0, 110.0);
+    let second = session_with(dir.path(), &second_input, "second", "7m", &["--profile", p]);
+    assert!(early(&second) > 150, "{} early estimates", early(&second));
+    let said = decisions(&second).join("\n");
+    assert!(
+        said.contains("resting baseline from an earlier session"),
+        "{said}"
+    );
+    let arousal = |t: f64| at(&second, t)["model"]["arousal"].as_f64().unwrap();
+    assert!(
+        arousal(240.0) > arousal(140.0) + 0.3,
+        "{} → {}",
+        arousal(140.0),
+        arousal(240.0)
+    );
 }

@@ -13,6 +13,12 @@ pub trait StreamOpener: Send + Sync + fmt::Debug {
     /// A reader of a fresh stream from the loop's start, or `None` if it cannot be
     /// opened now.
     fn open(&self) -> Option<StreamReader>;
+
+    /// Tops up the rings of the streams this opener opened, now, on the caller's thread:
+    /// offline renders call it before each control tick so that what they read never
+    /// depends on a feeder thread's timing. The default does nothing (an opener whose
+    /// streams fill themselves). Control side, never the audio thread.
+    fn pump(&self) {}
 }
 
 /// The audio thread's end of a stream: it takes what has arrived and never waits.

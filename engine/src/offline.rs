@@ -99,7 +99,9 @@ impl OfflineSession {
                 if streaming {
                     // streamed recordings are topped up on the virtual clock, so the
                     // render never depends on how fast a feeder thread runs
-                    crate::content::pump_streams();
+                    for stream in self.content.loops.iter().filter_map(|l| l.stream.as_ref()) {
+                        stream.pump();
+                    }
                 }
                 cmds.clear();
                 self.controller.tick(done as f64 / sr, &mut cmds);

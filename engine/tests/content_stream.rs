@@ -2,7 +2,7 @@
 //! while only the stream's ring is held.
 
 use isochord_dsp::Soundscape;
-use isochord_engine::content::{pump_streams, ContentLibrary};
+use isochord_engine::content::ContentLibrary;
 use isochord_engine::Preset;
 use std::path::Path;
 
@@ -70,7 +70,7 @@ fn render(lib: &ContentLibrary, seconds: f32) -> (Vec<f32>, usize) {
     let mut s = Soundscape::with_content_and_makeup(&c, &loaded.content, SR as f32, 1, 1.0);
     let mut out = vec![0.0f32; 2 * (seconds * SR as f32) as usize];
     for chunk in out.chunks_mut(2 * 4800) {
-        pump_streams(); // the offline renderer's top-up, once per 100 ms tick
+        loaded.streams.pump(); // the offline renderer's top-up, once per 100 ms tick
         s.render(chunk);
     }
     (out, bytes)
@@ -187,10 +187,10 @@ fn render_30_s(
 #[test]
 fn a_recording_that_vanishes_mid_session_falls_silent_and_is_reported_once() {
     let (_dir, path, lib) = streamed("gone.wav");
-    let mut watch = isochord_engine::content::StreamFailures::from_now();
     let c = bed_only();
     let loaded = lib.load_for(&c, SR);
     assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    let mut watch = loaded.streams.failures();
     // the open file plays on; at the loop point (20 s) it must be opened again, and is gone
     let remove = RemoveAt {
         path: path.clone(),
@@ -262,8 +262,10 @@ fn an_adaptive_session_logs_a_failed_stream_for_review() {
     });
     let feed = Box::new(isochord_engine::session::ReplayFeed::new(Box::new(sim)));
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut inner = AdaptiveController::new(setup, feed, None).unwrap();
+    inner.watch_streams(&loaded.streams);
     let controller = AdaptiveRemovingAt {
-        inner: AdaptiveController::new(setup, feed, None).unwrap(),
+        inner,
         remove: RemoveAt {
             path: path.clone(),
             at_s: 5.0,
@@ -283,4 +285,67 @@ fn an_adaptive_session_logs_a_failed_stream_for_review() {
     assert_eq!(e.kind.name(), "content");
     // the reopen at the loop point: the feeder reads ~4 s ahead of the 20 s point
     assert!((10.0..=20.0).contains(&e.time), "at {} s", e.time);
+}
+
+#[test]
+fn the_feeder_thread_ends_with_its_set() {
+    let (_dir, _path, lib) = streamed("fed.wav");
+    let c = bed_only();
+    let loaded = lib.load_for(&c, SR);
+    let mut s = Soundscape::with_content_and_makeup(&c, &loaded.content, SR as f32, 1, 1.0);
+    let mut buf = vec![0.0f32; 2 * 4800];
+    // the feeder (not the test) keeps the ring filled: 2 s of real time for 1 s of audio
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        s.render(&mut buf);
+    }
+    assert_eq!(loaded.streams.len(), 1);
+    assert!(
+        buf.iter().any(|v| v.abs() > 0.01),
+        "the feeder filled the ring"
+    );
+    let weak = loaded.streams.downgrade();
+    drop(s);
+    drop(loaded);
+    let t = std::time::Instant::now();
+    while weak.is_alive() && t.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(!weak.is_alive(), "the set outlived its engine");
+    // the library's cache keeps what it decoded, not the set: a new load gets a new one
+    let again = lib.load_for(&c, SR);
+    assert!(again.streams.is_empty());
+}
+
+#[test]
+fn two_engines_keep_their_streams_and_failures_apart() {
+    let (_da, path_a, lib_a) = streamed("a.wav");
+    let (_db, _path_b, lib_b) = streamed("b.wav");
+    let c = bed_only();
+    let a = lib_a.load_for(&c, SR);
+    let b = lib_b.load_for(&c, SR);
+    // a second engine loading from the same library (a cache hit) owns its own stream
+    let a2 = lib_a.load_for(&c, SR);
+    let mut watch_a = a.streams.failures();
+    let mut watch_b = b.streams.failures();
+    let mut watch_a2 = a2.streams.failures();
+    let _s_a2 = Soundscape::with_content_and_makeup(&c, &a2.content, SR as f32, 1, 1.0);
+    assert_eq!(a2.streams.len(), 1);
+    assert!(a.streams.is_empty() && b.streams.is_empty());
+    std::fs::remove_file(&path_a).unwrap();
+    let remove = RemoveAt {
+        path: path_a.clone(),
+        at_s: 0.0,
+    };
+    let (_, outcome_a) = render_30_s(c.clone(), a.content.clone(), Box::new(remove));
+    let (_, outcome_b) = render_30_s(c, b.content.clone(), Box::new(isochord_engine::Static));
+    let (fa, fb) = (watch_a.take_new(), watch_b.take_new());
+    println!("engine a: {fa:?}; engine b: {fb:?}");
+    assert!(fa.iter().any(|f| f.path == path_a), "{fa:?}");
+    assert!(fb.is_empty(), "engine b heard engine a's failure: {fb:?}");
+    assert!(outcome_a.stream_missing_frames > 0);
+    assert_eq!(outcome_b.stream_missing_frames, 0);
+    // the other engine on a's library opened its stream before the file went (it
+    // reads ahead from the open file, far from its loop point): a's failure is not its
+    assert!(watch_a2.take_new().is_empty());
 }

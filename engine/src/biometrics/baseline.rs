@@ -8,7 +8,9 @@
 //! across those windows are frozen (a feature needs `min_windows` values). From then on
 //! every window also carries its features relative to the baseline ([`BaselineMode`];
 //! z-scores by default). A baseline from an earlier session can be supplied instead
-//! ([`Baseline::from_stats`]).
+//! ([`Baseline::from_stats`]), or as a prior that stands in until this session's own
+//! baseline is measured ([`Baseline::with_prior`]): a returning listener is then judged
+//! against their own resting state from the first window.
 //!
 //! Windows overlap (5 s hop over 60 s windows), so the SD across them understates the
 //! between-minute variability; to keep z-scores from exploding on a very steady baseline
@@ -81,6 +83,7 @@ pub struct Baseline {
     sum: [f64; FEATURE_COUNT],
     sq: [f64; FEATURE_COUNT],
     stats: Option<BaselineStats>,
+    prior: Option<BaselineStats>,
 }
 
 impl Baseline {
@@ -93,6 +96,16 @@ impl Baseline {
             sum: [0.0; FEATURE_COUNT],
             sq: [0.0; FEATURE_COUNT],
             stats: None,
+            prior: None,
+        }
+    }
+
+    /// A baseline collected like [`Baseline::new`], with `prior` (e.g. the resting
+    /// baseline of an earlier session) standing in until this one is measured.
+    pub fn with_prior(cfg: BaselineConfig, origin: f64, prior: BaselineStats) -> Self {
+        Self {
+            prior: Some(prior),
+            ..Self::new(cfg, origin)
         }
     }
 
@@ -109,12 +122,26 @@ impl Baseline {
             sum: [0.0; FEATURE_COUNT],
             sq: [0.0; FEATURE_COUNT],
             stats: Some(stats),
+            prior: None,
         }
     }
 
-    /// The frozen statistics, once the baseline period is over.
+    /// The frozen statistics, once the baseline period is over (a prior is not
+    /// included: these are what this session measured, or what it was given by
+    /// [`Baseline::from_stats`]).
     pub fn stats(&self) -> Option<&BaselineStats> {
         self.stats.as_ref()
+    }
+
+    /// The prior standing in until the baseline is measured, if one was given.
+    pub fn prior(&self) -> Option<&BaselineStats> {
+        self.prior.as_ref()
+    }
+
+    /// Whether windows are currently judged against the prior (it was given and this
+    /// session's own baseline is not yet known).
+    pub fn using_prior(&self) -> bool {
+        self.stats.is_none() && self.prior.is_some()
     }
 
     /// Takes in a window (in time order) and, once the baseline is known, returns the
@@ -134,7 +161,7 @@ impl Baseline {
                         }
                     }
                 }
-                return None;
+                return self.relative(&w.features);
             }
             self.freeze();
         }
@@ -163,9 +190,10 @@ impl Baseline {
         self.stats = Some(s);
     }
 
-    /// `v` relative to the baseline (`None` before it is known).
+    /// `v` relative to the baseline, or to the prior before the baseline is known
+    /// (`None` when neither is).
     pub fn relative(&self, v: &FeatureVector) -> Option<FeatureVector> {
-        let s = self.stats.as_ref()?;
+        let s = self.stats.as_ref().or(self.prior.as_ref())?;
         let mut out = FeatureVector::default();
         for (f, x) in v.iter() {
             let i = f as usize;
@@ -183,5 +211,74 @@ impl Baseline {
             out.set(f, r);
         }
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(end: f64, hr: f64) -> FeatureWindow {
+        let mut features = FeatureVector::default();
+        features.set(Feature::MeanHr, Some(hr));
+        FeatureWindow {
+            start: end - 60.0,
+            end,
+            features,
+            relative: None,
+            quality: 1.0,
+            cardiac_quality: Some(1.0),
+            eda_quality: None,
+            beats: 60,
+            rejected_beats: 0,
+            rejected_samples: 0,
+            contact_lost_s: 0.0,
+            rr_source: None,
+            resp_source: None,
+        }
+    }
+
+    fn stats(mean: f64, sd: f64) -> BaselineStats {
+        let mut s = BaselineStats {
+            mean: [None; FEATURE_COUNT],
+            sd: [None; FEATURE_COUNT],
+            n: [0; FEATURE_COUNT],
+        };
+        let i = Feature::MeanHr as usize;
+        s.mean[i] = Some(mean);
+        s.sd[i] = Some(sd);
+        s.n[i] = 40;
+        s
+    }
+
+    fn hr_z(v: &Option<FeatureVector>) -> Option<f64> {
+        v.as_ref().and_then(|v| v.get(Feature::MeanHr))
+    }
+
+    #[test]
+    fn without_a_prior_nothing_is_relative_until_the_baseline_is_measured() {
+        let mut b = Baseline::new(BaselineConfig::default(), 0.0);
+        assert_eq!(hr_z(&b.observe(&window(60.0, 70.0))), None);
+        assert!(!b.using_prior());
+    }
+
+    #[test]
+    fn a_prior_stands_in_until_the_own_baseline_is_measured() {
+        let mut b = Baseline::with_prior(BaselineConfig::default(), 0.0, stats(60.0, 5.0));
+        assert!(b.using_prior());
+        // judged against the prior from the first window: (70 - 60) / 5
+        let z = hr_z(&b.observe(&window(60.0, 70.0))).unwrap();
+        assert!((z - 2.0).abs() < 1e-12, "{z}");
+        // the session's own baseline is still measured: 80 bpm with a little spread
+        for (i, end) in (65..=300).step_by(5).enumerate() {
+            b.observe(&window(end as f64, 80.0 + (i % 3) as f64 - 1.0));
+        }
+        let z = hr_z(&b.observe(&window(305.0, 90.0))).unwrap();
+        assert!(!b.using_prior());
+        let own = b.stats().unwrap().mean_of(Feature::MeanHr).unwrap();
+        assert!((own - 80.0).abs() < 0.5, "{own}");
+        // now against the own baseline (its small sd floored at 5 % of the mean)
+        assert!((z - (90.0 - own) / (0.05 * own)).abs() < 1e-9, "{z}");
+        assert_eq!(b.prior().unwrap().mean_of(Feature::MeanHr), Some(60.0));
     }
 }

@@ -6,7 +6,7 @@ use super::loudness::{gain_to, integrated_lufs};
 use super::manifest::{FollowMode, InstrumentEntry, LoopEntry, Manifest, NoteFile};
 use super::pitch::measure_pitch;
 use super::resample::{resample, resample_loop};
-use super::stream::{file_loudness, FileStream};
+use super::stream::{file_loudness, FileStream, SetStream, StreamSet};
 use crate::source_error::SourceError;
 use isochord_dsp::content::{Audio, Follow, Instrument, LoopItem, Zone};
 use isochord_dsp::layers::MAX_ITEMS;
@@ -135,6 +135,9 @@ pub struct LoadedContent {
     pub notices: Vec<ContentNotice>,
     /// What was loaded.
     pub items: Vec<LoadedItem>,
+    /// The streams of its streamed recordings: watch them with
+    /// [`StreamSet::failures`]. They stop when this and the content are dropped.
+    pub streams: StreamSet,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -149,6 +152,8 @@ struct CacheKey {
 enum Cached {
     Instrument(Arc<Instrument>, LoadedItem, Vec<ContentNotice>),
     Loop(Arc<LoopItem>, LoadedItem),
+    /// A streamed loop: bound to each load's own [`StreamSet`] when it is used.
+    Streamed(Arc<LoopItem>, FileStream, LoadedItem),
 }
 
 /// The content libraries a session draws on: any given manifests first, then the bundled
@@ -523,9 +528,16 @@ impl ContentLibrary {
             rate,
             semitones,
         };
-        if let Some(Cached::Loop(l, item)) = self.cached(&cache_key) {
-            out.items.push(item);
-            return Some(l);
+        match self.cached(&cache_key) {
+            Some(Cached::Loop(l, item)) => {
+                out.items.push(item);
+                return Some(l);
+            }
+            Some(Cached::Streamed(l, source, item)) => {
+                out.items.push(item);
+                return Some(bind(&l, source, &out.streams));
+            }
+            _ => {}
         }
         let path = lib.path_of(&entry.file);
         let fail = |error: SourceError, out: &mut LoadedContent| {
@@ -547,11 +559,12 @@ impl ContentLibrary {
             };
             if stream {
                 return match self.streamed(lib, entry, &path, rate) {
-                    Ok((item, loaded)) => {
+                    Ok((item, source, loaded)) => {
                         let item = Arc::new(item);
-                        self.remember(cache_key, Cached::Loop(item.clone(), loaded.clone()));
+                        let bound = bind(&item, source.clone(), &out.streams);
+                        self.remember(cache_key, Cached::Streamed(item, source, loaded.clone()));
                         out.items.push(loaded);
-                        Some(item)
+                        Some(bound)
                     }
                     Err(e) => fail(e, out),
                 };
@@ -644,7 +657,7 @@ impl ContentLibrary {
         entry: &LoopEntry,
         path: &Path,
         rate: u32,
-    ) -> Result<(LoopItem, LoadedItem), SourceError> {
+    ) -> Result<(LoopItem, FileStream, LoadedItem), SourceError> {
         let err = |e: DecodeError| SourceError::file(path, e.to_string());
         let probe = PacketReader::open_file(path).map_err(err)?;
         let from = probe.rate() as f64;
@@ -689,10 +702,21 @@ impl ContentLibrary {
             energy: entry.energy,
             // streamed as recorded, never transposed
             key: entry.key.filter(|_| entry.tuned).map(|k| (k, entry.scale)),
-            stream: Some(Arc::new(source)),
+            stream: None,
         };
-        Ok((item, loaded))
+        Ok((item, source, loaded))
     }
+}
+
+/// A streamed loop whose streams join `set`.
+fn bind(item: &LoopItem, source: FileStream, set: &StreamSet) -> Arc<LoopItem> {
+    Arc::new(LoopItem {
+        stream: Some(Arc::new(SetStream {
+            source,
+            set: set.clone(),
+        })),
+        ..item.clone()
+    })
 }
 
 fn note_name(n: &NoteFile) -> String {

@@ -26,5 +26,6 @@ pub use manifest::{FollowMode, InstrumentEntry, LibraryInfo, LoopEntry, Manifest
 pub use pitch::measure_pitch;
 pub use resample::{resample, resample_loop, LOOP_PAD};
 pub use stream::{
-    file_loudness, pump_streams, FileStream, StreamFailure, StreamFailures, RING_SECONDS,
+    file_loudness, FileStream, SetStream, StreamFailure, StreamFailures, StreamSet, WeakStreamSet,
+    RING_SECONDS,
 };

@@ -2,9 +2,11 @@
 //! a time into a ring the audio thread reads, so a long track holds a few seconds of
 //! memory instead of its whole length.
 //!
-//! Every open stream is a job in one list. A feeder thread (started with the first
-//! stream) tops every ring up every 10 ms; an offline render tops them up itself before
-//! each control tick ([`pump_streams`]), so what it reads never depends on timing.
+//! Streams belong to a [`StreamSet`]: one per loaded content, so each engine owns its
+//! streams and hears only its own failures. A set's feeder thread (started with its
+//! first stream) tops its rings up every 10 ms and ends once the set is dropped; an
+//! offline render tops them up itself before each control tick
+//! ([`StreamOpener::pump`]), so what it reads never depends on timing.
 
 use super::decode::{DecodeError, PacketReader};
 use audioadapter_buffers::direct::SequentialSliceOfVecs;
@@ -14,7 +16,7 @@ use ringbuf::{HeapProd, HeapRb};
 use rubato::{Fft, FixedSync, Resampler};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
 /// Seconds of audio each stream's ring holds.
@@ -50,11 +52,73 @@ fn ring_frames(rate: u32) -> usize {
     (RING_SECONDS * rate as f64) as usize
 }
 
-impl StreamOpener for FileStream {
+/// A [`FileStream`] bound to the [`StreamSet`] that feeds it: what a loaded loop holds
+/// as its [`StreamOpener`].
+#[derive(Clone, Debug)]
+pub struct SetStream {
+    /// The recording.
+    pub source: FileStream,
+    /// The set its streams join.
+    pub set: StreamSet,
+}
+
+impl StreamOpener for SetStream {
     fn open(&self) -> Option<StreamReader> {
-        let (prod, cons) = HeapRb::<f32>::new(2 * ring_frames(self.to_rate)).split();
+        self.set.open(&self.source)
+    }
+
+    fn pump(&self) {
+        self.set.pump();
+    }
+}
+
+/// The streams of one loaded content (one engine): their jobs, their failures and the
+/// feeder thread that keeps their rings filled. Clones share the set; the feeder ends
+/// when the last clone is dropped. Control side.
+#[derive(Clone, Debug, Default)]
+pub struct StreamSet {
+    inner: Arc<SetInner>,
+}
+
+struct SetInner {
+    jobs: Mutex<Vec<StreamJob>>,
+    failures: Mutex<Vec<StreamFailure>>,
+    failure_count: AtomicUsize,
+    feeder: Once,
+}
+
+impl Default for SetInner {
+    fn default() -> Self {
+        Self {
+            jobs: Mutex::new(Vec::new()),
+            failures: Mutex::new(Vec::new()),
+            failure_count: AtomicUsize::new(0),
+            feeder: Once::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SetInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSet")
+            .field("streams", &self.jobs.lock().map_or(0, |j| j.len()))
+            .field("failures", &self.failure_count.load(Ordering::Acquire))
+            .finish()
+    }
+}
+
+impl StreamSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens a stream of `source` from its loop start, fills its ring, and starts the
+    /// set's feeder if it is not running. Control thread.
+    pub fn open(&self, source: &FileStream) -> Option<StreamReader> {
+        let (prod, cons) = HeapRb::<f32>::new(2 * ring_frames(source.to_rate)).split();
         let mut job = StreamJob {
-            source: self.clone(),
+            source: source.clone(),
             ring: prod,
             reader: None,
             resampler: None,
@@ -63,11 +127,86 @@ impl StreamOpener for FileStream {
             pos: 0,
             failed: None,
         };
-        job.fill();
-        jobs().lock().ok()?.push(job);
-        start_feeder();
+        job.fill(&self.inner);
+        self.inner.jobs.lock().ok()?.push(job);
+        self.start_feeder();
         Some(StreamReader::new(cons))
     }
+
+    /// Tops up every open stream's ring (and forgets streams nobody reads any more).
+    /// Returns how many streams are open. Called by the feeder thread and by offline
+    /// renders before each control tick. Control side (decodes; never on the audio
+    /// thread).
+    pub fn pump(&self) -> usize {
+        pump(&self.inner)
+    }
+
+    /// Streams open now.
+    pub fn len(&self) -> usize {
+        self.inner.jobs.lock().map_or(0, |j| j.len())
+    }
+
+    /// Whether no stream is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A watcher of this set's failures from now on.
+    pub fn failures(&self) -> StreamFailures {
+        StreamFailures {
+            seen: self.inner.failure_count.load(Ordering::Acquire),
+            set: Some(self.clone()),
+        }
+    }
+
+    /// A handle that does not keep the set alive: to see that it (and with it its
+    /// feeder thread) has ended.
+    pub fn downgrade(&self) -> WeakStreamSet {
+        WeakStreamSet(Arc::downgrade(&self.inner))
+    }
+
+    fn start_feeder(&self) {
+        self.inner.feeder.call_once(|| {
+            let weak = Arc::downgrade(&self.inner);
+            let _ = std::thread::Builder::new()
+                .name("isochord-stream-feeder".into())
+                .spawn(move || feed_until_dropped(weak));
+        });
+    }
+}
+
+/// A handle that does not keep a [`StreamSet`] alive.
+#[derive(Clone, Debug)]
+pub struct WeakStreamSet(Weak<SetInner>);
+
+impl WeakStreamSet {
+    /// Whether the set still exists (someone holds it, or its feeder is mid-pump).
+    pub fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+fn feed_until_dropped(set: Weak<SetInner>) {
+    loop {
+        match set.upgrade() {
+            Some(inner) => {
+                pump(&inner);
+            }
+            None => return,
+        }
+        std::thread::sleep(FEED_INTERVAL);
+    }
+}
+
+fn pump(inner: &SetInner) -> usize {
+    let Ok(mut jobs) = inner.jobs.lock() else {
+        return 0;
+    };
+    jobs.retain(|j| j.ring.read_is_held());
+    for j in jobs.iter_mut() {
+        j.fill(inner);
+    }
+    jobs.len()
 }
 
 /// One open stream: its decoder, resampler and the producer end of its ring.
@@ -86,8 +225,8 @@ struct StreamJob {
 }
 
 impl StreamJob {
-    /// Tops the ring up.
-    fn fill(&mut self) {
+    /// Tops the ring up; a failure is recorded in `set`.
+    fn fill(&mut self, set: &SetInner) {
         while self.failed.is_none() {
             if !self.pending.is_empty() {
                 let pushed = self.ring.push_slice(&self.pending);
@@ -97,10 +236,13 @@ impl StreamJob {
                 }
             }
             if let Err(e) = self.produce() {
-                record_failure(StreamFailure {
-                    path: self.source.path.clone(),
-                    reason: e.to_string(),
-                });
+                if let Ok(mut f) = set.failures.lock() {
+                    f.push(StreamFailure {
+                        path: self.source.path.clone(),
+                        reason: e.to_string(),
+                    });
+                    set.failure_count.store(f.len(), Ordering::Release);
+                }
                 self.failed = Some(e);
             }
         }
@@ -186,25 +328,6 @@ impl StreamJob {
     }
 }
 
-fn jobs() -> &'static Mutex<Vec<StreamJob>> {
-    static JOBS: OnceLock<Mutex<Vec<StreamJob>>> = OnceLock::new();
-    JOBS.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-/// Tops up every open stream's ring (and forgets streams nobody reads any more).
-/// Returns how many streams are open. Called by the feeder thread and by offline renders
-/// before each control tick. Control side (decodes; never on the audio thread).
-pub fn pump_streams() -> usize {
-    let Ok(mut jobs) = jobs().lock() else {
-        return 0;
-    };
-    jobs.retain(|j| j.ring.read_is_held());
-    for j in jobs.iter_mut() {
-        j.fill();
-    }
-    jobs.len()
-}
-
 /// A streamed recording that stopped on an error: once what its ring holds has played,
 /// it is silent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,59 +350,38 @@ impl std::fmt::Display for StreamFailure {
     }
 }
 
-fn failures() -> &'static Mutex<Vec<StreamFailure>> {
-    static FAILURES: OnceLock<Mutex<Vec<StreamFailure>>> = OnceLock::new();
-    FAILURES.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-static FAILURE_COUNT: AtomicUsize = AtomicUsize::new(0);
-
-fn record_failure(failure: StreamFailure) {
-    if let Ok(mut f) = failures().lock() {
-        f.push(failure);
-        FAILURE_COUNT.store(f.len(), Ordering::Release);
-    }
-}
-
-/// Notices streamed recordings that fail from the moment it is made: each failure is
-/// handed out once. Polling costs one atomic load while nothing fails. Control side.
-#[derive(Debug)]
+/// Notices the failures of one [`StreamSet`]'s streams from the moment it is made
+/// ([`StreamSet::failures`]): each failure is handed out once. Polling costs one atomic
+/// load while nothing fails. Control side.
+#[derive(Debug, Default)]
 pub struct StreamFailures {
     seen: usize,
+    set: Option<StreamSet>,
 }
 
 impl StreamFailures {
-    /// Watches for failures from now on (earlier ones, of other sessions, are not its).
-    pub fn from_now() -> Self {
-        Self {
-            seen: FAILURE_COUNT.load(Ordering::Acquire),
-        }
+    /// A watcher of nothing (a session without streamed content).
+    pub fn none() -> Self {
+        Self::default()
     }
 
     /// Failures since the last call, in the order they happened.
     pub fn take_new(&mut self) -> Vec<StreamFailure> {
-        if FAILURE_COUNT.load(Ordering::Acquire) <= self.seen {
+        let Some(set) = &self.set else {
+            return Vec::new();
+        };
+        if set.inner.failure_count.load(Ordering::Acquire) <= self.seen {
             return Vec::new();
         }
-        let new: Vec<StreamFailure> = failures()
+        let new: Vec<StreamFailure> = set
+            .inner
+            .failures
             .lock()
             .map(|f| f.get(self.seen..).unwrap_or_default().to_vec())
             .unwrap_or_default();
         self.seen += new.len();
         new
     }
-}
-
-fn start_feeder() {
-    static FEEDER: Once = Once::new();
-    FEEDER.call_once(|| {
-        let _ = std::thread::Builder::new()
-            .name("isochord-stream-feeder".into())
-            .spawn(|| loop {
-                pump_streams();
-                std::thread::sleep(FEED_INTERVAL);
-            });
-    });
 }
 
 /// Integrated loudness (EBU R128) of a file's frames `start..end` at its own rate,

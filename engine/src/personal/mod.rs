@@ -83,7 +83,8 @@ pub mod profile;
 
 pub use bandit::{choose, ArmStats, Choice};
 pub use profile::{
-    load, PresetHistory, Profile, ProfileLoad, SessionRecord, MAX_SESSIONS, PROFILE_VERSION,
+    load, FeatureStats, PresetHistory, Profile, ProfileLoad, RestingBaseline, SessionRecord,
+    MAX_SESSIONS, PROFILE_VERSION,
 };
 
 use serde::{Deserialize, Deserializer};

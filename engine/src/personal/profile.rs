@@ -31,6 +31,8 @@
 //! Runs on the control thread; loading and saving do blocking file I/O.
 
 use super::bandit::{self, ArmStats, Choice};
+use crate::biometrics::baseline::BaselineStats;
+use crate::biometrics::feature_types::{Feature, FEATURE_COUNT};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -71,11 +73,93 @@ pub struct PresetHistory {
     pub palettes: BTreeMap<String, ArmStats>,
     /// The listener's resting breathing rate, breaths per minute, when known.
     pub breathing_baseline_per_min: Option<f64>,
+    /// The listener's resting feature baseline from the last measured session, when
+    /// known: the next session judges its first minutes against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resting_baseline: Option<RestingBaseline>,
     /// Summaries of the most recent sessions, oldest first (at most [`MAX_SESSIONS`]).
     pub sessions: Vec<SessionRecord>,
     /// Fields written by a newer release of the same version, kept across a rewrite.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// A resting baseline kept between sessions: each feature's mean and SD over a measured
+/// session's baseline period (its first minutes).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct RestingBaseline {
+    /// When it was measured (the session's end), seconds since the Unix epoch.
+    pub measured_unix_s: u64,
+    /// Statistics per feature name (features without enough values are left out).
+    pub features: BTreeMap<String, FeatureStats>,
+    /// Fields written by a newer release of the same version, kept across a rewrite.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One feature's resting statistics.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct FeatureStats {
+    /// Mean over the baseline windows.
+    pub mean: f64,
+    /// Standard deviation over them (ddof = 1).
+    pub sd: f64,
+    /// Windows that went into them.
+    pub n: usize,
+}
+
+impl RestingBaseline {
+    /// From a session's measured baseline; `None` when no feature had enough values.
+    pub fn from_stats(stats: &BaselineStats, measured_unix_s: u64) -> Option<Self> {
+        let features: BTreeMap<String, FeatureStats> = Feature::ALL
+            .into_iter()
+            .filter_map(|f| {
+                let i = f as usize;
+                let (mean, sd) = (stats.mean[i]?, stats.sd[i].unwrap_or(0.0));
+                (mean.is_finite() && sd.is_finite()).then(|| {
+                    (
+                        f.name().to_string(),
+                        FeatureStats {
+                            mean,
+                            sd,
+                            n: stats.n[i],
+                        },
+                    )
+                })
+            })
+            .collect();
+        (!features.is_empty()).then(|| Self {
+            measured_unix_s,
+            features,
+            extra: BTreeMap::new(),
+        })
+    }
+
+    /// As baseline statistics (names this release does not know, and values that are
+    /// not finite, are left out); `None` when nothing usable remains.
+    pub fn to_stats(&self) -> Option<BaselineStats> {
+        let mut s = BaselineStats {
+            mean: [None; FEATURE_COUNT],
+            sd: [None; FEATURE_COUNT],
+            n: [0; FEATURE_COUNT],
+        };
+        let mut any = false;
+        for (name, v) in &self.features {
+            let Some(f) = Feature::from_name(name) else {
+                continue;
+            };
+            if v.mean.is_finite() && v.sd.is_finite() && v.sd >= 0.0 {
+                let i = f as usize;
+                s.mean[i] = Some(v.mean);
+                s.sd[i] = Some(v.sd);
+                s.n[i] = v.n;
+                any = true;
+            }
+        }
+        any.then_some(s)
+    }
 }
 
 /// Summary of one finished session. No raw biometric data.
@@ -503,6 +587,53 @@ mod tests {
         let mut r = p.clone();
         r["presets"]["relax"]["breathing_baseline_per_min"] = json!(13.500000000000002);
         assert_eq!(difference(&p, &r, "profile"), None, "one ulp apart");
+    }
+
+    #[test]
+    fn a_resting_baseline_survives_a_round_trip_and_unknown_features_are_skipped() {
+        let mut stats = BaselineStats {
+            mean: [None; FEATURE_COUNT],
+            sd: [None; FEATURE_COUNT],
+            n: [0; FEATURE_COUNT],
+        };
+        stats.mean[Feature::MeanHr as usize] = Some(63.5);
+        stats.sd[Feature::MeanHr as usize] = Some(2.25);
+        stats.n[Feature::MeanHr as usize] = 49;
+        stats.mean[Feature::Rmssd as usize] = Some(f64::NAN);
+        let r = RestingBaseline::from_stats(&stats, 1_700_000_000).unwrap();
+        assert_eq!(r.features.len(), 1, "the NaN feature is left out");
+        let mut p = Profile::new();
+        p.preset_mut("relax").resting_baseline = Some(r.clone());
+        let text = serde_json::to_string(&p).unwrap();
+        let back: Profile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.preset("relax").unwrap().resting_baseline, Some(r));
+        let s = back
+            .preset("relax")
+            .unwrap()
+            .resting_baseline
+            .as_ref()
+            .unwrap()
+            .to_stats()
+            .unwrap();
+        assert_eq!(s.mean_of(Feature::MeanHr), Some(63.5));
+        assert_eq!(s.n[Feature::MeanHr as usize], 49);
+        // a feature a newer release measures is kept in the file but not used
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        v["presets"]["relax"]["resting_baseline"]["features"]["future_feature"] =
+            json!({"mean": 1.0, "sd": 0.1, "n": 3});
+        let newer: Profile = serde_json::from_value(v).unwrap();
+        let rb = newer
+            .preset("relax")
+            .unwrap()
+            .resting_baseline
+            .clone()
+            .unwrap();
+        assert_eq!(rb.features.len(), 2);
+        assert_eq!(rb.to_stats().unwrap().mean.iter().flatten().count(), 1);
+        // a profile without one writes none
+        assert!(!serde_json::to_string(&Profile::new())
+            .unwrap()
+            .contains("resting_baseline"));
     }
 
     fn files_in(dir: &Path) -> Vec<String> {

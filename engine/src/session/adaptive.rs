@@ -9,6 +9,7 @@ use super::feed::Feed;
 use super::log::{LogRecord, RawSummary, SessionLog};
 use super::outcome::SessionOutcome;
 use crate::allowance::{AllowanceConfig, SoundAllowance};
+use crate::biometrics::baseline::{Baseline, BaselineStats};
 use crate::biometrics::features::{FeatureConfig, FeatureExtractor, FeatureWindow};
 use crate::biometrics::sources::{IssueKind, SourceInfo, SourceItem};
 use crate::control::Controller;
@@ -120,7 +121,7 @@ impl AdaptiveController {
             outcome: Arc::new(Mutex::new(None)),
             abstaining: 0,
             abstain_reported: false,
-            stream_failures: crate::content::StreamFailures::from_now(),
+            stream_failures: crate::content::StreamFailures::none(),
         };
         if s.info.simulated {
             s.event(SessionEvent::new(
@@ -328,6 +329,22 @@ impl AdaptiveController {
         self.outcome.clone()
     }
 
+    /// Reports the failures of `streams` (the session's streamed recordings) as events
+    /// for review, from now on. Control thread.
+    pub fn watch_streams(&mut self, streams: &crate::content::StreamSet) {
+        self.stream_failures = streams.failures();
+    }
+
+    /// Judges the session's first minutes against `prior` (a resting baseline from an
+    /// earlier session of the same listener) until its own baseline is measured, so
+    /// that estimates can start with the first window. Call before the first tick.
+    /// Control thread.
+    pub fn start_from_baseline(&mut self, prior: BaselineStats) {
+        let cfg = self.extractor.config();
+        let baseline = Baseline::with_prior(cfg.baseline, cfg.origin_s, prior);
+        self.extractor.set_baseline(baseline);
+    }
+
     /// Ends the session: flushes the log with a summary and returns what it measured.
     pub fn finish_session(&mut self) -> SessionOutcome {
         let end = self.fade_start.unwrap_or(self.time);
@@ -352,6 +369,12 @@ impl AdaptiveController {
             escalations: self.policy.status().escalations,
             events: self.events_total,
             breath_baseline: self.policy.breath().baseline(),
+            resting_baseline: self
+                .extractor
+                .baseline()
+                .stats()
+                .filter(|s| s.n.iter().any(|n| *n > 0))
+                .cloned(),
             allowance_used: self.allowance.used(),
             leq_db: self.allowance.leq_db(),
             input_items: self

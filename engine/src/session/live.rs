@@ -9,7 +9,6 @@ use super::plan::{SessionError, SessionPlan};
 use super::run::{
     DeviceEvent, End, FadeReason, Level, LiveSession, LiveSummary, SessionStatus, Update,
 };
-use crate::content::StreamFailures;
 use crate::control::Controller;
 use crate::live::{
     playback_event, BufferGrowth, BufferInfo, DeviceChoice, LiveError, LiveEvent, LiveOutput,
@@ -121,7 +120,8 @@ impl LiveSession {
             .cloned()
             .chain(loaded.notices.iter().map(|n| format!("warning: {n}")))
             .collect();
-        let stream_failures = StreamFailures::from_now();
+        // watching from before the streams open (with the engine)
+        let stream_failures = loaded.streams.failures();
         let (handle, renderer) =
             new_engine_with_content(&plan.sound, &loaded.content, rate as f32, plan.seed);
         let engine_ms = ms(t0.elapsed());
@@ -153,7 +153,7 @@ impl LiveSession {
         };
         let duration = plan.duration;
         let fade_s = plan.fade_s();
-        let (controller, end, sender) = plan.live_controller(session_start)?;
+        let (controller, end, sender) = plan.live_controller(session_start, &loaded.streams)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = crossbeam_channel::unbounded();
         let run = DeviceRun {

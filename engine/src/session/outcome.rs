@@ -20,6 +20,9 @@ pub struct SessionOutcome {
     pub events: usize,
     /// Breathing baseline measured, breaths/min.
     pub breath_baseline: Option<f64>,
+    /// The resting feature baseline this session measured over its first minutes (not
+    /// a prior it was given), when it measured one.
+    pub resting_baseline: Option<crate::biometrics::baseline::BaselineStats>,
     /// Share of the weekly sound allowance used.
     pub allowance_used: f64,
     /// Equivalent continuous level, dB SPL.
@@ -76,6 +79,7 @@ mod tests {
             escalations: 0,
             events: 0,
             breath_baseline: None,
+            resting_baseline: None,
             allowance_used: 0.0,
             leq_db: None,
             input_items: 0,

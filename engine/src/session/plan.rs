@@ -14,11 +14,12 @@ use super::outcome::SessionOutcome;
 use super::push::{PushFeed, SampleSender};
 use super::session_features;
 use crate::allowance::{AllowanceConfig, Listener as Who, ASSUMED_CALIBRATION_DB};
+use crate::biometrics::baseline::BaselineStats;
 use crate::biometrics::sources::{SimulatorHandle, SourceInfo};
-use crate::content::{ContentLibrary, LoadedContent};
+use crate::content::{ContentLibrary, LoadedContent, StreamFailure, StreamFailures, StreamSet};
 use crate::control::{AutomationController, Controller, Static};
 use crate::mood::{load_estimator, ArousalEstimator, WithFallback};
-use crate::personal::{self, Profile, ProfileLoad, SessionRecord};
+use crate::personal::{self, Profile, ProfileLoad, RestingBaseline, SessionRecord};
 use crate::policy::{EventKind, SessionEvent};
 use crate::preset::{Goal, Preset};
 use crate::protocol::Protocol;
@@ -162,6 +163,7 @@ enum Steering {
 
 struct AdaptivePlan {
     setup: AdaptiveSetup,
+    resting: Option<BaselineStats>,
     log: Option<SessionLog>,
     input: Input,
     palette: usize,
@@ -352,6 +354,24 @@ impl SessionPlan {
             notes.push(format!("warning: {w}"));
             events.push(SessionEvent::new(0.0, EventKind::Estimate, w));
         }
+        // A returning listener's resting baseline stands in until this session's own
+        // is measured (never for simulated input, which is not the listener).
+        let resting = history
+            .filter(|_| !simulated)
+            .and_then(|h| h.resting_baseline.as_ref())
+            .and_then(|r| Some((r.to_stats()?, r.measured_unix_s)));
+        if let Some((stats, when)) = &resting {
+            let n = stats.mean.iter().filter(|m| m.is_some()).count();
+            events.push(SessionEvent::new(
+                0.0,
+                EventKind::Estimate,
+                format!(
+                    "resting baseline from an earlier session ({n} features, measured {}) until this session's own is measured",
+                    super::log::format_utc(*when as i64)
+                ),
+            ));
+        }
+        let resting = resting.map(|(s, _)| s);
 
         let log = match &options.log {
             None => None,
@@ -412,6 +432,7 @@ impl SessionPlan {
             content: Some(ContentLibrary::bundled()),
             steering: Steering::Adaptive(Box::new(AdaptivePlan {
                 setup,
+                resting,
                 log,
                 input,
                 palette: index,
@@ -529,12 +550,14 @@ impl SessionPlan {
     /// writes. Control thread.
     pub(crate) fn controller_with(
         self,
+        streams: &StreamSet,
         feed: impl FnOnce(&mut AdaptivePlanAccess<'_>) -> Result<Box<dyn Feed>, SessionError>,
     ) -> Result<(Box<dyn Controller>, SessionEnd), SessionError> {
         let end_empty = SessionEnd {
             finisher: None,
             preset: self.preset.name.clone(),
             notes: Vec::new(),
+            streams: StreamFailures::none(),
         };
         match self.steering {
             Steering::Static => Ok((Box::new(Static), end_empty)),
@@ -548,8 +571,12 @@ impl SessionPlan {
                     seed: self.seed,
                 })?;
                 let protocol = a.setup.protocol.clone();
-                let ctl = AdaptiveController::new(a.setup, feed, a.log.take())
+                let mut ctl = AdaptiveController::new(a.setup, feed, a.log.take())
                     .map_err(SessionError::Invalid)?;
+                if let Some(prior) = a.resting.take() {
+                    ctl.start_from_baseline(prior);
+                }
+                ctl.watch_streams(streams);
                 a.finisher.slot = Some(ctl.outcome_slot());
                 let controller: Box<dyn Controller> = match a.simulated.take() {
                     Some(handle) => Box::new(ListeningLoop::new(
@@ -567,6 +594,7 @@ impl SessionPlan {
                         finisher: Some(a.finisher),
                         preset: self.preset.name,
                         notes: Vec::new(),
+                        streams: StreamFailures::none(),
                     },
                 ))
             }
@@ -583,8 +611,10 @@ impl SessionPlan {
         let loaded = self.load_content(sample_rate);
         let config = self.sound.clone();
         let (seed, duration) = (self.seed, self.duration);
-        let (controller, mut end) =
-            self.controller_with(|a| SessionPlan::open_offline_input(a.plan, a.seed))?;
+        let (controller, mut end) = self.controller_with(&loaded.streams, |a| {
+            SessionPlan::open_offline_input(a.plan, a.seed)
+        })?;
+        end.streams = loaded.streams.failures();
         end.notes = loaded
             .notices
             .iter()
@@ -608,9 +638,10 @@ impl SessionPlan {
     pub(crate) fn live_controller(
         self,
         start: std::time::Instant,
+        streams: &StreamSet,
     ) -> Result<LiveParts, SessionError> {
         let mut sender = None;
-        let (c, e) = self.controller_with(|a| {
+        let (c, e) = self.controller_with(streams, |a| {
             use crate::biometrics::sources::{Replay, SourceThread, ThreadOptions, WallClock};
             match &a.plan.input {
                 Input::Spec { spec, .. } => {
@@ -741,6 +772,7 @@ pub struct SessionEnd {
     finisher: Option<Finisher>,
     preset: String,
     notes: Vec<String>,
+    streams: StreamFailures,
 }
 
 /// What an ended session left: its outcome, notes about the profile, the report.
@@ -762,6 +794,13 @@ impl SessionEnd {
     /// plays.
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Streamed recordings of an offline session that stopped on an error since the
+    /// last call (each is handed out once): the rendered file lacks what they were to
+    /// play. Control thread.
+    pub fn take_stream_failures(&mut self) -> Vec<StreamFailure> {
+        self.streams.take_new()
     }
 
     /// The preset's name.
@@ -812,6 +851,15 @@ impl SessionEnd {
                     let h = profile.preset_mut(&f.preset);
                     if let Some(b) = o.breath_baseline {
                         h.breathing_baseline_per_min = Some(b);
+                    }
+                    if !f.simulated {
+                        if let Some(r) = o
+                            .resting_baseline
+                            .as_ref()
+                            .and_then(|s| RestingBaseline::from_stats(s, finished))
+                        {
+                            h.resting_baseline = Some(r);
+                        }
                     }
                     h.record(SessionRecord {
                         finished_unix_s: finished,

@@ -361,14 +361,15 @@ impl LiveSession {
         );
         let duration_s = plan.duration.as_secs_f64();
         let fade_s = plan.fade_s();
+        // watching from before the streams open (with the soundscape)
+        let stream_failures = loaded.streams.failures();
         let scape = Box::new(Soundscape::with_content(
             &plan.sound,
             &loaded.content,
             sample_rate as f32,
             plan.seed,
         ));
-        let stream_failures = StreamFailures::from_now();
-        let (controller, end, sender) = plan.live_controller(Instant::now())?;
+        let (controller, end, sender) = plan.live_controller(Instant::now(), &loaded.streams)?;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(HostShared {
             ticks_ready: AtomicU64::new(0),
