@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use isochord::{Key, Layer, Param, Scale, Soundscape};
+use isochord::{Content, Key, Layer, Param, Scale, Soundscape};
 
 /// Every parameter is thrown between its extremes every 5 s (long enough for most of them
 /// to get there at their bounded rates), half of them in opposite phase, layers switch on
@@ -55,11 +55,17 @@ fn sweeps_never_click_exceed_the_ceiling_or_emit_nan() {
         // (same makeup gain): the saw edges and noise at full brightness and gain.
         let mut static_step = 0.0f32;
         for high in [false, true] {
-            let mut s = Soundscape::with_makeup(&all_at(&base, high), SR, 9, makeup);
+            let mut s = Soundscape::with_content_and_makeup(
+                &all_at(&base, high),
+                &Content::none(),
+                SR,
+                9,
+                makeup,
+            );
             let x = render_scape(&mut s, 20.0, &mut |_, _| {});
             static_step = static_step.max(max_step(&x));
         }
-        let mut s = Soundscape::with_makeup(&base, SR, 9, makeup);
+        let mut s = Soundscape::with_content_and_makeup(&base, &Content::none(), SR, 9, makeup);
         let x = render_scape(&mut s, 60.0, &mut sweep);
         let step = max_step(&x);
         let pk = peak(&x);

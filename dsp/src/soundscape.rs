@@ -99,21 +99,9 @@ impl Soundscape {
         s
     }
 
-    /// Like [`Soundscape::new`] but with a given linear makeup gain instead of calibrating,
-    /// and no leveler (the mix's loudness moves with everything that changes in it).
-    /// Only for tests that must hold the gain fixed across configurations (the safety
-    /// tests); hidden from the documentation.
-    #[doc(hidden)]
-    pub fn with_makeup(
-        config: &SoundscapeConfig,
-        sample_rate: f32,
-        seed: u64,
-        makeup: f32,
-    ) -> Self {
-        Self::with_content_and_makeup(config, &Content::none(), sample_rate, seed, makeup)
-    }
-
-    /// Like [`Soundscape::with_content`] but with a given linear makeup gain.
+    /// Like [`Soundscape::with_content`] but with a given linear makeup gain instead of
+    /// calibrating, and no leveler (the mix's loudness moves with everything that changes
+    /// in it): for measurements that must hold the gain fixed across configurations.
     pub fn with_content_and_makeup(
         config: &SoundscapeConfig,
         content: &Content,
