@@ -27,7 +27,7 @@ use crate::control::Controller;
 use crate::policy::SessionEvent;
 use crate::realtime::Telemetry;
 use crossbeam_channel::{Receiver, Sender};
-use isochord_dsp::{Command, Meter, Soundscape};
+use isochord_dsp::{Command, Meter, Param, Soundscape};
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::HeapRb;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -287,6 +287,7 @@ pub struct LiveSession {
     pub(crate) updates: Receiver<Update>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) sender: Option<SampleSender>,
+    pub(crate) params: super::params::ParamSender,
     pub(crate) thread: Option<JoinHandle<Result<LiveSummary, SessionError>>>,
     pub(crate) notes: Vec<String>,
     pub(crate) clock: SessionClock,
@@ -368,7 +369,7 @@ impl LiveSession {
             plan.seed,
         ));
         let stream_failures = StreamFailures::from_now();
-        let (controller, end, sender) = plan.live_controller(Instant::now())?;
+        let (controller, end, sender, params) = plan.live_controller(Instant::now())?;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(HostShared {
             ticks_ready: AtomicU64::new(0),
@@ -405,6 +406,7 @@ impl LiveSession {
                 updates: rx,
                 stop,
                 sender,
+                params,
                 thread: Some(thread),
                 notes,
                 clock: SessionClock::Frames(clock_shared, sample_rate as f64),
@@ -434,6 +436,15 @@ impl LiveSession {
     /// refused. (Clones of the sender keep it open until they are dropped.)
     pub fn close_input(&mut self) {
         self.sender = None;
+    }
+
+    /// Sets `param` to `value` (clamped into its range) at the next control tick, as
+    /// the host's own decision: the session logs it as an event of kind `host`. In an
+    /// adaptive session the controller may move the parameter again at a later tick.
+    /// Returns false for a value that is not finite, or once the session has ended.
+    /// Any thread but the audio thread (it may allocate).
+    pub fn set_param(&self, param: Param, value: f32) -> bool {
+        self.params.set(param, value)
     }
 
     /// Asks the session to fade out (over [`STOP_FADE_S`](crate::offline::STOP_FADE_S))
