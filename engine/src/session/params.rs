@@ -90,3 +90,32 @@ impl Controller for HostParams {
         self.inner.finish(time);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::Static;
+
+    #[test]
+    fn a_setting_becomes_a_command_at_the_next_tick_and_an_event() {
+        let (mut c, params) = HostParams::wrap(Box::new(Static));
+        let mut out = Vec::new();
+        c.tick(0.0, &mut out);
+        assert!(out.is_empty());
+        assert!(params.set(Param::Tempo, 500.0));
+        assert!(!params.set(Param::Reverb, f32::NAN));
+        c.tick(0.1, &mut out);
+        assert_eq!(out, vec![Command::Set(Param::Tempo, 120.0)]);
+        let events = c.take_events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::Host);
+        assert_eq!(events[0].time, 0.1);
+        assert_eq!(events[0].message, "the host set tempo to 120");
+        assert!(c.take_events().is_empty());
+        drop(c);
+        assert!(
+            !params.set(Param::Tempo, 60.0),
+            "refused once the session has ended"
+        );
+    }
+}
