@@ -6,7 +6,7 @@ APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ISOCHORD := target/release/isochord
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test capi-test bench clean
 
 setup:
 	@command -v cargo >/dev/null || { echo "error: cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
@@ -38,9 +38,30 @@ test: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	# the library without cpal, for apps that own their audio callback
-	cargo check -p isochord -p isochord-engine -p isochord-dsp --no-default-features
+	cargo check -p isochord -p isochord-engine -p isochord-dsp -p isochord-capi --no-default-features
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cargo test --workspace
+	$(MAKE) capi-test
+
+# The C API: examples/c/render.c built against the shared and the static library (the
+# crate alone, so without cpal: no ALSA), both run, their WAVs checked and compared.
+CAPI_OUT := out/capi
+CAPI_LIB := target/debug
+CC ?= cc
+
+capi-test: setup
+	cargo build -p isochord-capi
+	@mkdir -p $(CAPI_OUT)
+	$(CC) -Wall -Wextra -Werror -O2 -Icapi/include examples/c/render.c \
+	  -L$(CAPI_LIB) -lisochord_capi -Wl,-rpath,$(CURDIR)/$(CAPI_LIB) -o $(CAPI_OUT)/render-shared
+	$(CC) -Wall -Wextra -Werror -O2 -Icapi/include examples/c/render.c \
+	  -L$(CAPI_LIB) -Wl,-Bstatic -lisochord_capi -Wl,-Bdynamic -lm -lpthread -ldl \
+	  -Wl,-z,noexecstack -o $(CAPI_OUT)/render-static
+	$(CAPI_OUT)/render-shared $(CAPI_OUT)/shared.wav > $(CAPI_OUT)/shared.txt
+	$(CAPI_OUT)/render-static $(CAPI_OUT)/static.wav > $(CAPI_OUT)/static.txt
+	@grep -q '"kind":"host"' $(CAPI_OUT)/shared.txt || { echo "error: no host event in $(CAPI_OUT)/shared.txt"; exit 1; }
+	@tail -n 2 $(CAPI_OUT)/shared.txt
+	cargo run -p isochord-capi --example check_wav -- $(CAPI_OUT)/shared.wav $(CAPI_OUT)/static.wav
 
 bench: setup
 	cargo bench --bench reference_patch

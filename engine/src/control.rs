@@ -33,6 +33,13 @@ pub trait Controller: Send {
         let _ = event;
     }
 
+    /// Whether events given to [`Controller::note`] come back from
+    /// [`Controller::take_events`] (and go into the session's log). The default drops
+    /// them.
+    fn keeps_notes(&self) -> bool {
+        false
+    }
+
     /// A short description of what the controller is doing, for a status line.
     fn status_text(&self) -> Option<String> {
         None

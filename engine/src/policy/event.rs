@@ -29,6 +29,8 @@ pub enum EventKind {
     /// Live playback: underruns (gaps the listener heard), the output buffer growing,
     /// the output device lost and reopened.
     Playback,
+    /// A parameter the host app set itself ([`crate::session::LiveSession::set_param`]).
+    Host,
 }
 
 impl EventKind {
@@ -45,6 +47,7 @@ impl EventKind {
             EventKind::Personalisation => "personalisation",
             EventKind::Content => "content",
             EventKind::Playback => "playback",
+            EventKind::Host => "host",
         }
     }
 }

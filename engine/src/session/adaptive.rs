@@ -463,6 +463,10 @@ impl Controller for AdaptiveController {
         self.event(event);
     }
 
+    fn keeps_notes(&self) -> bool {
+        true
+    }
+
     fn status_text(&self) -> Option<String> {
         let s = self.policy.status();
         let est = self.latest_estimate.as_ref();

@@ -153,7 +153,8 @@ impl LiveSession {
         };
         let duration = plan.duration;
         let fade_s = plan.fade_s();
-        let (controller, end, sender) = plan.live_controller(session_start, &loaded.streams)?;
+        let (controller, end, sender, params) =
+            plan.live_controller(session_start, &loaded.streams)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = crossbeam_channel::unbounded();
         let run = DeviceRun {
@@ -206,6 +207,7 @@ impl LiveSession {
             updates: rx,
             stop,
             sender,
+            params,
             thread: Some(thread),
             notes,
             clock: super::run::SessionClock::Wall(session_start),

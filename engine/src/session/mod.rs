@@ -15,6 +15,7 @@ pub mod input;
 mod live;
 pub mod log;
 mod outcome;
+mod params;
 mod plan;
 mod push;
 mod run;

@@ -677,12 +677,19 @@ impl SessionPlan {
                 }
             }
         })?;
-        Ok((c, e, sender))
+        let (c, params) = super::params::HostParams::wrap(c);
+        Ok((c, e, sender, params))
     }
 }
 
-/// A live session's controller, what its end writes, and the sender of pushed readings.
-pub(crate) type LiveParts = (Box<dyn Controller>, SessionEnd, Option<SampleSender>);
+/// A live session's controller, what its end writes, the sender of pushed readings and
+/// the sender of parameters the host sets.
+pub(crate) type LiveParts = (
+    Box<dyn Controller>,
+    SessionEnd,
+    Option<SampleSender>,
+    super::params::ParamSender,
+);
 
 /// Access to an adaptive plan while its feed is opened.
 pub(crate) struct AdaptivePlanAccess<'a> {

@@ -27,7 +27,7 @@ use crate::control::Controller;
 use crate::policy::SessionEvent;
 use crate::realtime::Telemetry;
 use crossbeam_channel::{Receiver, Sender};
-use isochord_dsp::{Command, Meter, Soundscape};
+use isochord_dsp::{Command, Meter, Param, Soundscape};
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::HeapRb;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -287,6 +287,7 @@ pub struct LiveSession {
     pub(crate) updates: Receiver<Update>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) sender: Option<SampleSender>,
+    pub(crate) params: super::params::ParamSender,
     pub(crate) thread: Option<JoinHandle<Result<LiveSummary, SessionError>>>,
     pub(crate) notes: Vec<String>,
     pub(crate) clock: SessionClock,
@@ -369,7 +370,8 @@ impl LiveSession {
             sample_rate as f32,
             plan.seed,
         ));
-        let (controller, end, sender) = plan.live_controller(Instant::now(), &loaded.streams)?;
+        let (controller, end, sender, params) =
+            plan.live_controller(Instant::now(), &loaded.streams)?;
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(HostShared {
             ticks_ready: AtomicU64::new(0),
@@ -406,6 +408,7 @@ impl LiveSession {
                 updates: rx,
                 stop,
                 sender,
+                params,
                 thread: Some(thread),
                 notes,
                 clock: SessionClock::Frames(clock_shared, sample_rate as f64),
@@ -435,6 +438,15 @@ impl LiveSession {
     /// refused. (Clones of the sender keep it open until they are dropped.)
     pub fn close_input(&mut self) {
         self.sender = None;
+    }
+
+    /// Sets `param` to `value` (clamped into its range) at the next control tick, as
+    /// the host's own decision: the session logs it as an event of kind `host`. In an
+    /// adaptive session the controller may move the parameter again at a later tick.
+    /// Returns false for a value that is not finite, or once the session has ended.
+    /// Any thread but the audio thread (it may allocate).
+    pub fn set_param(&self, param: Param, value: f32) -> bool {
+        self.params.set(param, value)
     }
 
     /// Asks the session to fade out (over [`STOP_FADE_S`](crate::offline::STOP_FADE_S))

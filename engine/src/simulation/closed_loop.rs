@@ -84,6 +84,10 @@ impl Controller for ListeningLoop {
         Controller::note(&mut self.inner, event);
     }
 
+    fn keeps_notes(&self) -> bool {
+        Controller::keeps_notes(&self.inner)
+    }
+
     fn status_text(&self) -> Option<String> {
         self.inner
             .status_text()
