@@ -18,7 +18,8 @@ const MOTIFS: usize = 3;
 /// sequenced, inverted or varied; see [`Phrase::grow`]), each closing on a held chord
 /// tone, with rests between phrases. Each statement of the motif moves so that its first
 /// note lands on a chord tone of the chord sounding, and every note on a strong beat is a
-/// chord tone, so the line follows the harmony. Density sets phrase length, rests and
+/// chord tone, so the line follows the harmony; the closing note rests on the chord's
+/// root, third or fifth. Density sets phrase length, rests and
 /// passing notes, so the note rate follows density as well as tempo; the section picks
 /// the motif and the register. Motifs drift by small mutations when their section
 /// returns. Played by the synthesised bell or by a sampled instrument.
@@ -98,6 +99,21 @@ impl Melody {
         degree
     }
 
+    /// The scale degree nearest `degree` that is the root, third or fifth of the score's
+    /// chord, for a cadence: a phrase comes to rest on the chord's core, not on an added
+    /// ninth or a suspension (those only colour it). Falls back to any chord tone.
+    fn on_chord_core(&self, score: &Score, degree: i32) -> i32 {
+        let chord = &score.chord;
+        for d in [0, -1, 1, -2, 2, -3, 3] {
+            let semis = self.tuning.semitones(degree + d);
+            let rel = (semis - chord.root).rem_euclid(12);
+            if matches!(rel, 0 | 3 | 4 | 7) && chord.contains(semis) {
+                return degree + d;
+            }
+        }
+        self.on_chord(score, degree)
+    }
+
     fn new_phrase(&mut self, b: &Block, score: &Score) {
         let a = &score.arrangement;
         if a.number != self.section {
@@ -167,8 +183,12 @@ impl Melody {
                     degree += len;
                     self.shift += len;
                 }
+                // the cadence rests on the chord's core; notes on strong beats are chord
+                // tones
                 let strong = (note.at % 4) == 0;
-                if note.cadence || strong {
+                if note.cadence {
+                    degree = self.on_chord_core(score, degree);
+                } else if strong {
                     degree = self.on_chord(score, degree);
                 }
                 self.last_degree = degree;
