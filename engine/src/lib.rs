@@ -11,7 +11,7 @@
 
 pub mod allowance;
 pub mod automation;
-pub mod biometrics;
+pub use isochord_biometrics as biometrics;
 pub mod content;
 pub mod control;
 pub mod duration;
@@ -28,7 +28,7 @@ pub mod realtime;
 pub mod report;
 pub mod session;
 pub mod simulation;
-pub mod source_error;
+pub use isochord_biometrics::source_error;
 pub mod wav;
 
 pub use automation::Automation;

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use super::replay::ready_at;
 use super::source::{Pull, Source, SourceInfo};
-use crate::biometrics::signal::{Reading, SensorData, Value, WaveKind, Waveform};
+use crate::signal::{Reading, SensorData, Value, WaveKind, Waveform};
 
 /// Arousal over session time: keyframes `(time s, arousal 0..1)`, linear between them,
 /// held before the first and after the last.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
 
 use super::source::{IssueKind, Pull, Source, SourceInfo, SourceIssue, SourceStats};
-use crate::biometrics::signal::SensorData;
+use crate::signal::SensorData;
 
 /// What travels from an input thread to the control thread.
 pub type SourceItem = Result<SensorData, SourceIssue>;
@@ -227,9 +227,9 @@ fn run<S: Source>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::{Reading, Value};
-    use crate::biometrics::sources::VecSource;
+    use crate::signal::{Reading, Value};
     use crate::source_error::SourceError;
+    use crate::sources::VecSource;
     use std::path::Path;
     use std::time::Instant;
 
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn stop_ends_a_live_source_promptly() {
-        use crate::biometrics::sources::{Replay, WallClock};
+        use crate::sources::{Replay, WallClock};
         // Items far in the future: the replay just waits.
         let src = VecSource::from_data("m", vec![hr(0.0), hr(3600.0)]);
         let (t, rx) = SourceThread::spawn(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
-use crate::biometrics::signal::SensorData;
+use crate::signal::SensorData;
 
 /// Session time, seconds. Shared between the thread that advances it and those that read
 /// it; cheap to call from the input and control threads.
@@ -236,8 +236,8 @@ impl<S: Source, C: Clock> Source for Replay<S, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::{Reading, Value, WaveKind, Waveform};
-    use crate::biometrics::sources::VecSource;
+    use crate::signal::{Reading, Value, WaveKind, Waveform};
+    use crate::sources::VecSource;
 
     fn hr(t: f64) -> SensorData {
         SensorData::Reading(Reading {

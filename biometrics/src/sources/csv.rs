@@ -275,8 +275,8 @@ impl LineSource for CsvSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::{Reading, SensorData, Value};
-    use crate::biometrics::sources::IssueKind;
+    use crate::signal::{Reading, SensorData, Value};
+    use crate::sources::IssueKind;
 
     fn read(text: &str, options: CsvOptions) -> Vec<Result<SensorData, SourceIssue>> {
         CsvSource::from_reader("t.csv", std::io::Cursor::new(text.to_string()), options)

@@ -254,7 +254,7 @@ pub struct FeatureWindow {
     pub quality: f64,
     /// Share of the window covered by accepted RR intervals (0..1), or, with heart-rate
     /// readings but no beats, by the readings (each covering up to
-    /// [`HR_READING_SPAN_S`](crate::biometrics::features::HR_READING_SPAN_S)); `None`
+    /// [`HR_READING_SPAN_S`](crate::features::HR_READING_SPAN_S)); `None`
     /// without cardiac data.
     pub cardiac_quality: Option<f64>,
     /// Share of expected EDA samples that were valid (0..1), if any EDA data.

@@ -51,7 +51,7 @@ use super::fields::Field;
 use super::limits::{check_sample, check_value};
 use super::replay::Clock;
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
-use crate::biometrics::signal::{Reading, SensorData, Value, WaveKind, Waveform};
+use crate::signal::{Reading, SensorData, Value, WaveKind, Waveform};
 use crate::source_error::SourceError;
 
 /// What an OSC address carries.
@@ -863,7 +863,7 @@ impl Source for OscSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::sources::IssueKind;
+    use crate::sources::IssueKind;
     use rosc::{encoder, OscBundle, OscMessage, OscTime};
 
     fn msg(addr: &str, args: Vec<OscType>) -> Vec<u8> {

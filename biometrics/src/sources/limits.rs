@@ -4,7 +4,7 @@
 //! sensor reporting 0 bpm); artifact rejection proper (e.g. RR outside 300–2000 ms, ectopic
 //! beats) happens later, in the features. Runs on the input or control thread.
 
-use crate::biometrics::signal::Value;
+use crate::signal::Value;
 
 /// Heart rate, bpm: `[min, max]`.
 pub const HEART_RATE_BPM: (f32, f32) = (20.0, 250.0);

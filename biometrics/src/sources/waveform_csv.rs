@@ -24,7 +24,7 @@ use super::line_source::{LineFeed, LineSource, Skip};
 use super::lines::{detect_delimiter, is_missing, open_file, split_cells};
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
 use super::time_base::TimeBase;
-use crate::biometrics::signal::{SensorData, WaveKind, Waveform};
+use crate::signal::{SensorData, WaveKind, Waveform};
 use crate::source_error::SourceError;
 
 /// How to read a waveform CSV.

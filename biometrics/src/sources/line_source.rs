@@ -149,7 +149,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::biometrics::sources::IssueKind;
+    use crate::sources::IssueKind;
 
     /// Text, then a read failure.
     struct Failing(&'static [u8]);

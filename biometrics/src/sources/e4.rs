@@ -28,7 +28,7 @@ use super::line_source::{LineFeed, LineSource, Skip};
 use super::lines::{open_file, split_cells};
 use super::replay::ready_at;
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
-use crate::biometrics::signal::{Reading, SensorData, Value, WaveKind, Waveform};
+use crate::signal::{Reading, SensorData, Value, WaveKind, Waveform};
 use crate::source_error::SourceError;
 
 /// One file of an E4 export.
@@ -546,7 +546,7 @@ impl Source for E4Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::sources::IssueKind;
+    use crate::sources::IssueKind;
 
     fn reader(kind: E4File, text: &str) -> E4FileReader {
         E4FileReader::from_reader(

@@ -26,7 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::limits::check_value;
 use super::source::{Pull, Source, SourceInfo, SourceIssue};
-use crate::biometrics::signal::{Reading, SensorData, Value};
+use crate::signal::{Reading, SensorData, Value};
 use crate::source_error::SourceError;
 
 /// What the sensor says about skin contact.

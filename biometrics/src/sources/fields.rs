@@ -21,7 +21,7 @@ use std::path::Path;
 
 use super::limits::check_value;
 use super::source::{Pull, SourceIssue};
-use crate::biometrics::signal::{Reading, SensorData, Value};
+use crate::signal::{Reading, SensorData, Value};
 use crate::source_error::SourceError;
 
 /// A named quantity in a row of CSV, an object of JSON Lines or an OSC address map.
@@ -209,7 +209,7 @@ pub(crate) fn emit_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::sources::IssueKind;
+    use crate::sources::IssueKind;
 
     #[test]
     fn names_round_trip_and_aliases_resolve() {

@@ -257,8 +257,8 @@ impl LineSource for JsonLinesSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::{Reading, SensorData, Value};
-    use crate::biometrics::sources::VirtualClock;
+    use crate::signal::{Reading, SensorData, Value};
+    use crate::sources::VirtualClock;
 
     fn reading(time: f64, value: Value) -> Result<SensorData, SourceIssue> {
         Ok(SensorData::Reading(Reading { time, value }))

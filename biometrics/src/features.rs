@@ -950,7 +950,7 @@ pub fn rr_from_beats(beats: &[u64], fs: f64) -> Vec<Rr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::Reading;
+    use crate::signal::Reading;
 
     fn reading(time: f64, value: Value) -> SensorData {
         SensorData::Reading(Reading { time, value })

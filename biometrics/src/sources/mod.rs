@@ -1,5 +1,5 @@
 //! Biometric sources: everything that turns a file, a stream, a socket or a model into
-//! typed [`SensorData`](crate::biometrics::SensorData).
+//! typed [`SensorData`](crate::SensorData).
 //!
 //! * [`Source`] is the common interface: [`Source::pull`] yields items, or
 //!   [`SourceIssue`]s that do not stop the stream unless fatal; [`SourceStats`] counts what
@@ -27,6 +27,7 @@ pub mod jsonl;
 pub mod limits;
 mod line_source;
 mod lines;
+#[cfg(feature = "osc")]
 pub mod osc;
 pub mod replay;
 pub mod simulator;
@@ -43,6 +44,7 @@ pub use csv::{CsvOptions, CsvSource};
 pub use e4::{E4File, E4FileReader, E4Options, E4Source};
 pub use fields::Field;
 pub use jsonl::{JsonLinesOptions, JsonLinesSource};
+#[cfg(feature = "osc")]
 pub use osc::{AddressMap, OscConfig, OscCounters, OscDecoder, OscRoute, OscSource, OscTarget};
 pub use replay::{ready_at, Clock, Replay, VirtualClock, WallClock};
 pub use simulator::{ArousalScript, SimOptions, SimParams, Simulator, SimulatorHandle};

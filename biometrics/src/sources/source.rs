@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use crate::biometrics::signal::SensorData;
+use crate::signal::SensorData;
 use crate::source_error::SourceError;
 
 /// What kind of problem an issue reports; decides which counter of [`SourceStats`] it
@@ -377,7 +377,7 @@ impl Source for VecSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::biometrics::signal::{Reading, Value};
+    use crate::signal::{Reading, Value};
     use std::path::Path;
 
     fn hr(t: f64, v: f32) -> SensorData {
