@@ -22,7 +22,7 @@ use super::read::SessionData;
 use super::summary::spans;
 use super::timeline::Row;
 use super::ReportOptions;
-use crate::session::log::format_utc;
+use crate::utc::format_utc;
 use serde_json::{json, Map, Value as Json};
 
 /// The local code system for measures without a LOINC code.
@@ -318,7 +318,7 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
         .fact("started_at")
         .and_then(|s| parse_utc(&s))
         .map(|s| format_utc(s + end_s.round() as i64))
-        .unwrap_or_else(crate::session::log::utc_now);
+        .unwrap_or_else(crate::utc::utc_now);
     entries.push(json!({"fullUrl": urn(&identity, "provenance"), "resource": {
         "resourceType": "Provenance",
         "target": targets,

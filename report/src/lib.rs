@@ -1,23 +1,34 @@
-//! Session reports for clinical review: a finished (or interrupted) adaptive session's log
-//! turned into `summary.json`, `timeline.csv`, plots (PNG and SVG), a self-contained
-//! `report.html` and a FHIR R4 `fhir-bundle.json`.
+//! Isochord's session reports for clinical review: a finished (or interrupted) adaptive
+//! session's log turned into `summary.json`, `timeline.csv`, plots (PNG and SVG), a
+//! self-contained `report.html` and a FHIR R4 `fhir-bundle.json`. It also holds the
+//! session log's schema ([`log_schema`]), which the engine writes and this crate reads.
 //!
-//! Runs on the control/batch side, after a session: it only reads the session log
-//! ([`crate::session::log`]) and writes files; nothing here touches the audio thread.
+//! Threads: runs on the control/batch side, after a session (the engine writes its log
+//! on the control thread with these types); nothing here touches the audio thread.
 //!
+//! - [`log_schema`]: the log's records (header, seconds, closing summary).
 //! - [`read`]: parses and checks the log (errors name the file and line).
 //! - [`timeline`]: the per-second timeline and its CSV.
 //! - [`summary`]: the session's figures (every one defined in its module docs).
 //! - [`plots`]: the figures drawn with plotters.
 //! - [`html`]: the page a clinician opens.
 //! - [`fhir`]: the FHIR R4 Bundle.
+//! - [`duration`], [`utc`], [`output`]: duration and timestamp text, and writing files
+//!   whole (through a temporary file renamed into place).
+#![warn(missing_docs)]
 
+pub mod duration;
 pub mod fhir;
 pub mod html;
+pub mod log_schema;
+pub mod output;
 pub mod plots;
 pub mod read;
 pub mod summary;
 pub mod timeline;
+pub mod utc;
+
+pub use duration::{format_duration, parse_duration};
 
 pub use read::{read_log, ReportError, SessionData};
 

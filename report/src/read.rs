@@ -6,7 +6,7 @@
 //! Runs on the control/batch side.
 
 use super::timeline::{Decision, Row};
-use crate::session::log::LOG_FORMAT_VERSION;
+use crate::log_schema::LOG_FORMAT_VERSION;
 use serde_json::{Map, Value as Json};
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 //! - **Heart rate** (`heart_rate_bpm`): mean of the seconds' mean heart-rate readings
 //!   (`hr_bpm`) over the span.
 //! - **RMSSD and SDNN** (`rmssd_ms`, `sdnn_ms`): computed with
-//!   [`crate::biometrics::hrv::time_domain`] on the RR intervals received during the span
+//!   [`isochord_biometrics::hrv::time_domain`] on the RR intervals received during the span
 //!   (`rr_ms`, concatenated in order; every interval counted as successive); with
 //!   fewer than [`MIN_BEATS`] intervals, the mean of the feature windows' values over the
 //!   span (beats from the pulse or ECG waveform), `null` when there are none either.
@@ -52,7 +52,7 @@
 use super::read::SessionData;
 use super::timeline::Row;
 use super::REPORT_FORMAT_VERSION;
-use crate::biometrics::hrv::time_domain;
+use isochord_biometrics::hrv::time_domain;
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
 
