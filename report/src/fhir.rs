@@ -9,8 +9,10 @@
 //!
 //! Codes: heart rate LOINC 8867-4 (`/min`), respiratory rate LOINC 9279-1 (`/min`), SDNN
 //! LOINC 80404-7 (`ms`). RMSSD (`ms`), skin conductance (`uS`) and arousal (`1`) have no
-//! LOINC code and use the local code system [`LOCAL_SYSTEM`] (`rmssd`, `eda-level`,
-//! `arousal`). Units are UCUM (`http://unitsofmeasure.org`).
+//! LOINC code and use the local code system (`rmssd`, `eda-level`, `arousal`; the
+//! session procedure is `adaptive-sound-session` in it): [`DEFAULT_CODE_SYSTEM`]
+//! (`urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee`) unless
+//! [`ReportOptions::fhir_code_system`] names another. Units are UCUM (`http://unitsofmeasure.org`).
 //!
 //! Patient and encounter references come from the caller (`--patient`, `--encounter`) and
 //! are never invented. Without a patient, the Procedure's required `subject` carries only
@@ -25,8 +27,15 @@ use super::ReportOptions;
 use crate::utc::format_utc;
 use serde_json::{json, Map, Value as Json};
 
-/// The local code system for measures without a LOINC code.
-pub const LOCAL_SYSTEM: &str = "https://example.invalid/isochord/fhir/CodeSystem/measures";
+/// The default local code system for measures without a LOINC code and for the session
+/// procedure: a URN made from a random UUID, unique to Isochord, so codes from it never
+/// clash with another system's. A deployment that publishes its own CodeSystem resource
+/// names it instead ([`ReportOptions::fhir_code_system`], `--fhir-code-system`).
+pub const DEFAULT_CODE_SYSTEM: &str = "urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee";
+
+/// Marks a [`Measure`] as coded in the local code system: written as the configured one
+/// ([`ReportOptions::fhir_code_system`], else [`DEFAULT_CODE_SYSTEM`]).
+pub const LOCAL_SYSTEM: &str = DEFAULT_CODE_SYSTEM;
 /// LOINC.
 pub const LOINC: &str = "http://loinc.org";
 /// UCUM.
@@ -181,12 +190,13 @@ fn sampled(rows: &[Row], m: &Measure) -> Option<Json> {
 
 /// The Bundle.
 pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
+    let local = o.code_system();
     let identity = format!(
         "{}|{}|{}|{}",
-        d.fact("started_at").unwrap_or_default(),
-        d.fact("source").unwrap_or_default(),
-        d.fact("preset").unwrap_or_default(),
-        d.fact("seed").unwrap_or_default()
+        d.header.started_at.clone().unwrap_or_default(),
+        d.header.source.clone().unwrap_or_default(),
+        d.header.preset.clone().unwrap_or_default(),
+        d.header.seed.map(|s| s.to_string()).unwrap_or_default()
     );
     // effective times are the physiological ones: the recording's own start for a
     // replay, none when a replayed recording has no start time
@@ -213,7 +223,7 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
             "completed"
         }),
     );
-    procedure.insert("code".into(), json!({"coding": [{"system": LOCAL_SYSTEM, "code": "adaptive-sound-session", "display": "Adaptive sound session (biometric-steered)"}], "text": format!("Isochord adaptive sound session, preset {}", d.fact("preset").unwrap_or_default())}));
+    procedure.insert("code".into(), json!({"coding": [{"system": local, "code": "adaptive-sound-session", "display": "Adaptive sound session (biometric-steered)"}], "text": format!("Isochord adaptive sound session, preset {}", d.header.preset.clone().unwrap_or_default())}));
     procedure.insert(
         "subject".into(),
         subject.clone().unwrap_or_else(
@@ -255,7 +265,7 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
             if m.vital {
                 ob.insert("category".into(), json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs", "display": "Vital Signs"}]}]));
             }
-            ob.insert("code".into(), json!({"coding": [{"system": m.system, "code": m.code, "display": m.display}], "text": format!("{} ({what})", m.display)}));
+            ob.insert("code".into(), json!({"coding": [{"system": if m.system == LOCAL_SYSTEM { local } else { m.system }, "code": m.code, "display": m.display}], "text": format!("{} ({what})", m.display)}));
             if let Some(s) = &subject {
                 ob.insert("subject".into(), s.clone());
             }
@@ -300,22 +310,32 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
         }
     }
 
-    let engine = d.fact("engine_version").unwrap_or_else(|| "unknown".into());
-    let estimator = d.fact("estimator").unwrap_or_else(|| "unknown".into());
+    let engine = d
+        .header
+        .engine_version
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    let estimator = d
+        .header
+        .estimator
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
     entries.push(json!({"fullUrl": device_url, "resource": {
         "resourceType": "Device",
         "deviceName": [{"name": "Isochord adaptive sound engine", "type": "manufacturer-name"}],
         "version": [
             {"type": {"text": "engine"}, "value": engine},
             {"type": {"text": "arousal estimator (model)"}, "value": estimator},
-            {"type": {"text": "session log format"}, "value": d.fact("format_version").unwrap_or_default()},
+            {"type": {"text": "session log format"}, "value": d.header.format_version.to_string()},
         ],
         "note": [{"text": "Not a medical or diagnostic device."}],
     }}));
     // when this record was made: the end of the session as it ran (a replay runs at
     // render time)
     let recorded = d
-        .fact("started_at")
+        .header
+        .started_at
+        .clone()
         .and_then(|s| parse_utc(&s))
         .map(|s| format_utc(s + end_s.round() as i64))
         .unwrap_or_else(crate::utc::utc_now);
@@ -327,7 +347,7 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "author", "display": "Author"}]},
             "who": {"reference": device_url, "display": format!("Isochord engine {engine}, arousal estimator {estimator}")},
         }],
-        "entity": [{"role": "source", "what": {"display": format!("session log {} (format version {})", d.path.file_name().map_or(String::new(), |f| f.to_string_lossy().into_owned()), d.fact("format_version").unwrap_or_default())}}],
+        "entity": [{"role": "source", "what": {"display": format!("session log {} (format version {})", d.path.file_name().map_or(String::new(), |f| f.to_string_lossy().into_owned()), d.header.format_version.to_string())}}],
     }}));
     json!({
         "resourceType": "Bundle",

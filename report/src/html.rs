@@ -140,7 +140,7 @@ fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<St
             times.join(", ")
         ));
     }
-    if data.header.get("simulated").and_then(Json::as_bool) == Some(true) {
+    if data.header.simulated == Some(true) {
         notes.push("The biometrics are SIMULATED: this session did not measure a person.".into());
     }
     if summary["allowance"]["calibrated"].as_bool() == Some(false) {
@@ -163,7 +163,7 @@ pub fn render(
     let mut h = String::new();
     let title = format!(
         "Isochord session report — {} ({})",
-        data.fact("preset").unwrap_or_else(|| "?".into()),
+        data.header.preset.clone().unwrap_or_else(|| "?".into()),
         data.when_recorded()
     );
     let _ = write!(

@@ -48,6 +48,19 @@ pub struct ReportOptions {
     pub patient: Option<String>,
     /// FHIR reference to the encounter (e.g. `Encounter/456`).
     pub encounter: Option<String>,
+    /// The FHIR code system of the measures that have no LOINC code and of the session
+    /// procedure (a URI); `None` for [`fhir::DEFAULT_CODE_SYSTEM`].
+    pub fhir_code_system: Option<String>,
+}
+
+impl ReportOptions {
+    /// The FHIR code system in use: [`ReportOptions::fhir_code_system`], else
+    /// [`fhir::DEFAULT_CODE_SYSTEM`].
+    pub fn code_system(&self) -> &str {
+        self.fhir_code_system
+            .as_deref()
+            .unwrap_or(fhir::DEFAULT_CODE_SYSTEM)
+    }
 }
 
 /// What [`write_report`] wrote.

@@ -5,9 +5,9 @@
 //!
 //! Runs on the control/batch side.
 
-use super::timeline::{Decision, Row};
-use crate::log_schema::LOG_FORMAT_VERSION;
-use serde_json::{Map, Value as Json};
+use super::timeline::{parse_second, Decision, Row};
+use crate::log_schema::{LogHeader, LogSummary, LOG_FORMAT_VERSION};
+use serde_json::Value as Json;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -58,14 +58,14 @@ pub struct SessionData {
     /// The log file.
     pub path: PathBuf,
     /// The header record (session facts).
-    pub header: Map<String, Json>,
+    pub header: LogHeader,
     /// One row per logged second, in time order.
     pub rows: Vec<Row>,
     /// Every decision logged, sorted by time (stable: same-time decisions keep the log's
     /// order).
     pub decisions: Vec<Decision>,
     /// The closing summary record; `None` when the process stopped before writing it.
-    pub summary: Option<Map<String, Json>>,
+    pub summary: Option<LogSummary>,
     /// The 1-based number of a torn last line that was left out (the process was killed
     /// while writing it), if there was one.
     pub torn_line: Option<usize>,
@@ -74,7 +74,7 @@ pub struct SessionData {
 impl SessionData {
     /// Planned session length, seconds (from the header).
     pub fn planned_s(&self) -> Option<f64> {
-        self.header.get("duration_s").and_then(Json::as_f64)
+        self.header.duration_s
     }
 
     /// Session time of the last logged second (0 when none was).
@@ -94,7 +94,7 @@ impl SessionData {
                 }
             ));
         };
-        let t = s.get("t").and_then(Json::as_f64).unwrap_or(self.end_s());
+        let t = s.t;
         match self.planned_s() {
             Some(p) if t + 0.5 < p => {
                 Some(format!("stopped early at {t:.0} s of the planned {p:.0} s"))
@@ -106,7 +106,7 @@ impl SessionData {
     /// Whether the session replayed a recording (rendered after the fact) rather than
     /// measuring the listener as it played.
     pub fn is_replay(&self) -> bool {
-        self.header.get("replay").and_then(Json::as_bool) == Some(true)
+        self.header.replay == Some(true)
     }
 
     /// When the physiological data were recorded (RFC 3339 UTC): the recording's own
@@ -114,13 +114,13 @@ impl SessionData {
     /// start for a live or simulated one; `None` for a replay of a recording without a
     /// start time.
     pub fn recording_start(&self) -> Option<String> {
-        if let Some(t) = self.fact("recording_started_at") {
-            return Some(t);
+        if let Some(t) = &self.header.recording_started_at {
+            return Some(t.clone());
         }
         if self.is_replay() {
             None
         } else {
-            self.fact("started_at")
+            self.header.started_at.clone()
         }
     }
 
@@ -129,7 +129,9 @@ impl SessionData {
     /// own start where it has one.
     pub fn when_recorded(&self) -> String {
         let rendered = || {
-            self.fact("started_at")
+            self.header
+                .started_at
+                .clone()
                 .unwrap_or_else(|| "at a time not logged".into())
         };
         match (self.recording_start(), self.is_replay()) {
@@ -143,9 +145,10 @@ impl SessionData {
         }
     }
 
-    /// A header field as text.
+    /// A header field, by its name in the log, as text (`None` when absent or null).
     pub fn fact(&self, key: &str) -> Option<String> {
-        match self.header.get(key)? {
+        let header = serde_json::to_value(&self.header).ok()?;
+        match header.get(key)? {
             Json::Null => None,
             Json::String(s) => Some(s.clone()),
             v => Some(v.to_string()),
@@ -174,7 +177,7 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
         return Err(ReportError::at(path, 1, "empty file: not a session log"));
     }
     let ends_with_newline = text.ends_with('\n');
-    let mut header: Option<Map<String, Json>> = None;
+    let mut header: Option<LogHeader> = None;
     let mut rows: Vec<Row> = Vec::new();
     let mut decisions = Vec::new();
     let mut summary = None;
@@ -229,7 +232,12 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                         format!("log format version {v} is newer than this program reads ({LOG_FORMAT_VERSION}); update isochord"),
                     ));
                 }
-                header = Some(rec);
+                let mut rec = rec;
+                rec.remove("record");
+                header = Some(
+                    serde_json::from_value(Json::Object(rec))
+                        .map_err(|e| ReportError::at(path, n, format!("header: {e}")))?,
+                );
             }
             ("header", true) => {
                 return Err(ReportError::at(path, n, "a second header record"));
@@ -242,7 +250,8 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                 ));
             }
             ("second", true) => {
-                let row = Row::from_record(&rec).map_err(|m| ReportError::at(path, n, m))?;
+                let second = parse_second(&rec).map_err(|m| ReportError::at(path, n, m))?;
+                let row = Row::from_second(&second);
                 if let Some(prev) = rows.last() {
                     if row.t <= prev.t {
                         return Err(ReportError::at(
@@ -252,21 +261,19 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                         ));
                     }
                 }
-                decisions.extend(
-                    Decision::list(rec.get("decisions"))
-                        .map_err(|m| ReportError::at(path, n, m))?,
-                );
+                decisions.extend(second.decisions.iter().flatten().map(Decision::from));
                 rows.push(row);
             }
             ("summary", true) => {
                 if rec.get("t").and_then(Json::as_f64).is_none() {
                     return Err(ReportError::at(path, n, "summary without a numeric \"t\""));
                 }
-                decisions.extend(
-                    Decision::list(rec.get("decisions"))
-                        .map_err(|m| ReportError::at(path, n, m))?,
-                );
-                summary = Some(rec);
+                let mut rec = rec;
+                rec.remove("record");
+                let s: LogSummary = serde_json::from_value(Json::Object(rec))
+                    .map_err(|e| ReportError::at(path, n, format!("summary: {e}")))?;
+                decisions.extend(s.decisions.iter().map(Decision::from));
+                summary = Some(s);
             }
             (other, true) => {
                 return Err(ReportError::at(

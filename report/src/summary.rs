@@ -52,6 +52,7 @@
 use super::read::SessionData;
 use super::timeline::Row;
 use super::REPORT_FORMAT_VERSION;
+use crate::log_schema::LogSummary;
 use isochord_biometrics::hrv::time_domain;
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
@@ -210,15 +211,9 @@ pub fn summarise(d: &SessionData) -> Json {
         over(&close, &|r| r.usable_arousal()),
         4,
     );
-    let engine = |k: &str| {
-        d.summary
-            .as_ref()
-            .and_then(|s| s.get(k))
-            .cloned()
-            .unwrap_or(Json::Null)
-    };
-    arousal.insert("engine_start".into(), engine("arousal_start"));
-    arousal.insert("engine_end".into(), engine("arousal_end"));
+    let engine = |f: fn(&LogSummary) -> Option<f64>| json!(d.summary.as_ref().and_then(f));
+    arousal.insert("engine_start".into(), engine(|s| s.arousal_start));
+    arousal.insert("engine_end".into(), engine(|s| s.arousal_end));
 
     let mut phases: BTreeMap<String, u64> = BTreeMap::new();
     let mut actions: BTreeMap<String, u64> = BTreeMap::new();
@@ -263,7 +258,8 @@ pub fn summarise(d: &SessionData) -> Json {
     let allowance = d
         .summary
         .as_ref()
-        .and_then(|s| s.get("allowance").cloned())
+        .and_then(|s| s.allowance.as_ref())
+        .map(|a| json!(a))
         .unwrap_or_else(
             || json!({ "used": last(&|r| r.allowance_used), "leq_db": last(&|r| r.leq_db) }),
         );
@@ -284,24 +280,24 @@ pub fn summarise(d: &SessionData) -> Json {
         "device_losses": playback.iter().filter(|e| e.message.starts_with("output device lost") || e.message.contains("stalled")).count(),
         "events": playback.iter().map(|e| json!({"time_s": e.time, "message": e.message})).collect::<Vec<_>>(),
     });
-    let fact = |k: &str| d.header.get(k).cloned().unwrap_or(Json::Null);
+    let h = &d.header;
     let partial = d.partial_reason();
     json!({
         "report_format_version": REPORT_FORMAT_VERSION,
         "session": {
-            "preset": fact("preset"),
-            "goal": fact("goal"),
-            "palette": fact("palette"),
-            "source": fact("source"),
-            "simulated": fact("simulated"),
-            "estimator": fact("estimator"),
-            "seed": fact("seed"),
-            "engine_version": fact("engine_version"),
-            "log_format_version": fact("format_version"),
-            "started_at": fact("started_at"),
+            "preset": h.preset,
+            "goal": h.goal,
+            "palette": h.palette,
+            "source": h.source,
+            "simulated": h.simulated,
+            "estimator": h.estimator,
+            "seed": h.seed,
+            "engine_version": h.engine_version,
+            "log_format_version": h.format_version,
+            "started_at": h.started_at,
             "replay": d.is_replay(),
             "recording_started_at": d.recording_start(),
-            "planned_duration_s": fact("duration_s"),
+            "planned_duration_s": h.duration_s,
             "recorded_duration_s": end,
             "partial": partial.is_some(),
             "partial_reason": partial,
@@ -312,7 +308,7 @@ pub fn summarise(d: &SessionData) -> Json {
         "sdnn_ms": sdnn,
         "breathing_rate_per_min": breath,
         "breath_guide": {
-            "baseline_per_min": engine("breath_baseline"),
+            "baseline_per_min": engine(|s| s.breath_baseline),
             "mean_guide_rate_per_min": r(mean(d.rows.iter().filter_map(|r| r.breath_guide)), 2),
         },
         "eda_us": eda,

@@ -15,6 +15,7 @@
 //!
 //! Runs on the control/batch side.
 
+use crate::log_schema::{LogDecision, SecondRecord};
 use serde_json::{Map, Value as Json};
 use std::fmt::Write;
 
@@ -150,8 +151,15 @@ impl Decision {
     }
 }
 
-fn num(m: Option<&Json>, key: &str) -> Option<f64> {
-    m?.get(key)?.as_f64()
+impl From<&LogDecision> for Decision {
+    fn from(d: &LogDecision) -> Self {
+        Decision {
+            time: d.time,
+            kind: d.kind.clone(),
+            message: d.message.clone(),
+            review: d.review,
+        }
+    }
 }
 
 fn obj<'a>(rec: &'a Map<String, Json>, key: &str) -> Result<Option<&'a Json>, String> {
@@ -162,81 +170,81 @@ fn obj<'a>(rec: &'a Map<String, Json>, key: &str) -> Result<Option<&'a Json>, St
     }
 }
 
+/// Reads a `second` record into its typed form (errors say what is missing or wrong).
+pub fn parse_second(rec: &Map<String, Json>) -> Result<SecondRecord, String> {
+    rec.get("t")
+        .and_then(Json::as_f64)
+        .ok_or("second record without a numeric \"t\"")?;
+    obj(rec, "raw")?.ok_or("second record without \"raw\"")?;
+    obj(rec, "policy")?.ok_or("second record without \"policy\"")?;
+    obj(rec, "params")?.ok_or("second record without \"params\"")?;
+    for key in ["model", "window", "output", "allowance"] {
+        obj(rec, key)?;
+    }
+    serde_json::from_value(Json::Object(rec.clone())).map_err(|e| e.to_string())
+}
+
 impl Row {
     /// Reads a `second` record.
     pub fn from_record(rec: &Map<String, Json>) -> Result<Row, String> {
-        let t = rec
-            .get("t")
-            .and_then(Json::as_f64)
-            .ok_or("second record without a numeric \"t\"")?;
-        let raw = obj(rec, "raw")?.ok_or("second record without \"raw\"")?;
-        let policy = obj(rec, "policy")?.ok_or("second record without \"policy\"")?;
-        let params = obj(rec, "params")?.ok_or("second record without \"params\"")?;
-        let model = obj(rec, "model")?;
-        let window = obj(rec, "window")?;
-        let output = obj(rec, "output")?;
-        let allowance = obj(rec, "allowance")?;
-        let text = |v: &Json, k: &str| v.get(k).and_then(Json::as_str).unwrap_or("").to_string();
-        let rr_ms = match raw.get("rr_ms") {
-            None => Vec::new(),
-            Some(Json::Array(a)) => a
-                .iter()
-                .map(|x| x.as_f64().ok_or("raw.rr_ms must hold numbers"))
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err("raw.rr_ms must be an array".into()),
-        };
-        let window = window.map(|w| {
-            let f = w.get("features");
+        Ok(Row::from_second(&parse_second(rec)?))
+    }
+
+    /// The row of a `second` record.
+    pub fn from_second(rec: &SecondRecord) -> Row {
+        let t = rec.t;
+        let raw = &rec.raw;
+        let policy = &rec.policy;
+        let params = &rec.params;
+        let model = rec.model.as_ref();
+        let window = rec.window.as_ref().map(|w| {
+            let f = |name: &str| w.features.get(name).copied();
             WindowRow {
-                start: num(Some(w), "start"),
-                end: num(Some(w), "end").unwrap_or(t),
-                mean_hr: num(f, "mean_hr"),
-                rmssd: num(f, "rmssd"),
-                sdnn: num(f, "sdnn"),
-                eda_tonic: num(f, "eda_tonic"),
-                scr_rate: num(f, "scr_rate"),
-                resp_rate: num(f, "resp_rate"),
-                quality: num(Some(w), "quality"),
-                beats: num(Some(w), "beats"),
-                rejected_beats: num(Some(w), "rejected_beats"),
+                start: w.start,
+                end: w.end.unwrap_or(t),
+                mean_hr: f("mean_hr"),
+                rmssd: f("rmssd"),
+                sdnn: f("sdnn"),
+                eda_tonic: f("eda_tonic"),
+                scr_rate: f("scr_rate"),
+                resp_rate: f("resp_rate"),
+                quality: w.quality,
+                beats: w.beats.map(|b| b as f64),
+                rejected_beats: w.rejected_beats.map(|b| b as f64),
             }
         });
-        let decisions = rec
-            .get("decisions")
-            .and_then(Json::as_array)
-            .map_or(0, Vec::len);
-        Ok(Row {
+        Row {
             t,
-            items: raw.get("items").and_then(Json::as_u64).unwrap_or(0),
-            issues: raw.get("issues").and_then(Json::as_u64).unwrap_or(0),
-            hr_bpm: num(Some(raw), "hr_bpm"),
-            rr_count: num(Some(raw), "rr_count").map_or(rr_ms.len() as u64, |c| c as u64),
-            rr_ms,
-            eda_us: num(Some(raw), "eda_us"),
-            resp_rate: num(Some(raw), "resp_rate"),
+            items: raw.items,
+            issues: raw.issues,
+            hr_bpm: raw.hr_bpm,
+            rr_count: raw.rr_count.map_or(raw.rr_ms.len() as u64, |c| c as u64),
+            rr_ms: raw.rr_ms.clone(),
+            eda_us: raw.eda_us,
+            resp_rate: raw.resp_rate,
             window,
-            arousal: num(model, "arousal"),
-            confidence: num(model, "confidence"),
-            abstain: model.is_some_and(|m| m.get("abstain").is_some_and(|a| !a.is_null())),
-            policy_arousal: num(Some(policy), "arousal"),
-            phase: text(policy, "phase"),
-            action: text(policy, "action"),
-            reason: text(policy, "reason"),
-            level: num(Some(policy), "level"),
-            sensor_lost_s: num(Some(policy), "sensor_lost_s"),
-            breath_target: num(Some(policy), "breath_target"),
-            tempo: num(Some(params), "tempo"),
-            brightness: num(Some(params), "brightness"),
-            density: num(Some(params), "density"),
-            energy: num(Some(params), "energy"),
-            reverb: num(Some(params), "reverb"),
-            breath_guide: num(Some(params), "breath_rate"),
-            rms_dbfs: num(output, "rms_dbfs"),
-            spl_db: num(output, "spl_db"),
-            allowance_used: num(allowance, "used"),
-            leq_db: num(allowance, "leq_db"),
-            decisions,
-        })
+            arousal: model.and_then(|m| m.arousal),
+            confidence: model.and_then(|m| m.confidence),
+            abstain: model.is_some_and(|m| m.abstain.is_some()),
+            policy_arousal: policy.arousal,
+            phase: policy.phase.clone(),
+            action: policy.action.clone(),
+            reason: policy.reason.clone(),
+            level: policy.level,
+            sensor_lost_s: policy.sensor_lost_s,
+            breath_target: policy.breath_target,
+            tempo: params.tempo,
+            brightness: params.brightness,
+            density: params.density,
+            energy: params.energy,
+            reverb: params.reverb,
+            breath_guide: params.breath_rate,
+            rms_dbfs: rec.output.as_ref().and_then(|o| o.rms_dbfs),
+            spl_db: rec.output.as_ref().and_then(|o| o.spl_db),
+            allowance_used: rec.allowance.as_ref().and_then(|a| a.used),
+            leq_db: rec.allowance.as_ref().and_then(|a| a.leq_db),
+            decisions: rec.decisions.as_ref().map_or(0, Vec::len),
+        }
     }
 
     /// The newest estimate, when it is usable (present and not abstaining).
