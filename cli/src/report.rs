@@ -81,7 +81,7 @@ pub fn show(
         eprintln!("warning: {n}");
     }
     if !quiet {
-        let partial = r.summary["session"]["partial"].as_bool() == Some(true);
+        let partial = r.summary.session.partial;
         println!(
             "report: {} ({} files{}) in {:.2} s",
             out.join("report.html").display(),

@@ -21,7 +21,7 @@
 //! Runs on the control/batch side.
 
 use super::read::SessionData;
-use super::summary::spans;
+use super::summary::{spans, Change, Summary};
 use super::timeline::Row;
 use super::ReportOptions;
 use crate::utc::format_utc;
@@ -52,8 +52,8 @@ pub struct Measure {
     pub display: &'static str,
     /// UCUM unit code.
     pub unit: &'static str,
-    /// Key of its baseline/closing pair in `summary.json`.
-    pub summary_key: &'static str,
+    /// Its baseline and closing figures in the summary.
+    pub figures: fn(&Summary) -> &Change,
     /// The per-second value.
     pub value: fn(&Row) -> Option<f64>,
     /// Vital-signs category (else none).
@@ -67,7 +67,7 @@ pub const MEASURES: &[Measure] = &[
         code: "8867-4",
         display: "Heart rate",
         unit: "/min",
-        summary_key: "heart_rate_bpm",
+        figures: |s| &s.heart_rate_bpm,
         value: |r| r.hr_bpm,
         vital: true,
     },
@@ -76,7 +76,7 @@ pub const MEASURES: &[Measure] = &[
         code: "9279-1",
         display: "Respiratory rate",
         unit: "/min",
-        summary_key: "breathing_rate_per_min",
+        figures: |s| &s.breathing_rate_per_min.figures,
         value: |r| r.resp_rate,
         vital: true,
     },
@@ -85,7 +85,7 @@ pub const MEASURES: &[Measure] = &[
         code: "80404-7",
         display: "R-R interval.standard deviation (Heart rate variability)",
         unit: "ms",
-        summary_key: "sdnn_ms",
+        figures: |s| &s.sdnn_ms.figures,
         value: |r| r.window.as_ref().and_then(|w| w.sdnn),
         vital: false,
     },
@@ -94,7 +94,7 @@ pub const MEASURES: &[Measure] = &[
         code: "rmssd",
         display: "RMSSD (root mean square of successive RR differences)",
         unit: "ms",
-        summary_key: "rmssd_ms",
+        figures: |s| &s.rmssd_ms.figures,
         value: |r| r.window.as_ref().and_then(|w| w.rmssd),
         vital: false,
     },
@@ -103,7 +103,7 @@ pub const MEASURES: &[Measure] = &[
         code: "eda-level",
         display: "Skin conductance level (EDA)",
         unit: "uS",
-        summary_key: "eda_us",
+        figures: |s| &s.eda_us,
         value: |r| r.eda_us,
         vital: false,
     },
@@ -112,7 +112,7 @@ pub const MEASURES: &[Measure] = &[
         code: "arousal",
         display: "Estimated arousal (0 calm to 1 aroused; not a clinical measure)",
         unit: "1",
-        summary_key: "arousal",
+        figures: |s| &s.arousal.figures,
         value: |r| r.usable_arousal(),
         vital: false,
     },
@@ -189,7 +189,7 @@ fn sampled(rows: &[Row], m: &Measure) -> Option<Json> {
 }
 
 /// The Bundle.
-pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
+pub fn bundle(d: &SessionData, summary: &Summary, o: &ReportOptions) -> Json {
     let local = o.code_system();
     let identity = format!(
         "{}|{}|{}|{}",
@@ -285,11 +285,12 @@ pub fn bundle(d: &SessionData, summary: &Json, o: &ReportOptions) -> Json {
             targets.push(json!({"reference": url}));
             entries.push(json!({"fullUrl": url, "resource": ob}));
         };
-        for (what, key, from, to) in [
-            ("baseline", "baseline", 0.0, b_end),
-            ("closing", "closing", c_start, end_s),
+        let figures = (m.figures)(summary);
+        for (what, value, from, to) in [
+            ("baseline", figures.baseline, 0.0, b_end),
+            ("closing", figures.closing, c_start, end_s),
         ] {
-            if let Some(v) = summary[m.summary_key][key].as_f64() {
+            if let Some(v) = value {
                 add(
                     what,
                     base(what, "valueQuantity", quantity(v, m), period(from, to)),

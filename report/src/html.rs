@@ -9,6 +9,7 @@
 
 use super::plots::Figure;
 use super::read::SessionData;
+use super::summary::Summary;
 use serde_json::Value as Json;
 use std::fmt::Write;
 
@@ -41,8 +42,9 @@ Neither has been validated against a clinical reference; both are less reliable 
 quality (when they abstain, the sound holds), and wrist sensors (PPG, EDA) are sensitive to \
 movement and contact. Sound levels are estimates unless a calibration was given.";
 
-fn figure(v: &Json) -> String {
-    match v {
+/// A figure as the page shows it: its JSON text (as in `summary.json`), `—` when absent.
+fn figure<T: serde::Serialize>(v: &T) -> String {
+    match &serde_json::to_value(v).unwrap_or(Json::Null) {
         Json::Null => "—".into(),
         Json::Number(n) => n.to_string(),
         Json::String(s) => esc(s),
@@ -50,87 +52,82 @@ fn figure(v: &Json) -> String {
     }
 }
 
-fn key_rows(summary: &Json) -> String {
+fn key_rows(summary: &Summary) -> String {
     let mut s = String::new();
     let rows = [
-        ("Heart rate (/min)", "heart_rate_bpm"),
-        ("RMSSD (ms)", "rmssd_ms"),
-        ("SDNN (ms)", "sdnn_ms"),
-        ("Breathing rate (/min)", "breathing_rate_per_min"),
-        ("Skin conductance (µS)", "eda_us"),
-        ("Arousal (0-1)", "arousal"),
+        ("Heart rate (/min)", &summary.heart_rate_bpm),
+        ("RMSSD (ms)", &summary.rmssd_ms.figures),
+        ("SDNN (ms)", &summary.sdnn_ms.figures),
+        (
+            "Breathing rate (/min)",
+            &summary.breathing_rate_per_min.figures,
+        ),
+        ("Skin conductance (µS)", &summary.eda_us),
+        ("Arousal (0-1)", &summary.arousal.figures),
     ];
-    for (label, key) in rows {
-        let v = &summary[key];
+    for (label, v) in rows {
         let _ = writeln!(
             s,
             "<tr><th>{label}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-            figure(&v["baseline"]),
-            figure(&v["closing"]),
-            figure(&v["change"])
+            figure(&v.baseline),
+            figure(&v.closing),
+            figure(&v.change)
         );
     }
     s
 }
 
-fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<String> {
-    let q = &summary["signal_quality"];
+fn quality_notes(data: &SessionData, summary: &Summary, extra: &[String]) -> Vec<String> {
+    let q = &summary.signal_quality;
+    let hrv = &summary.rmssd_ms;
     let mut notes = Vec::new();
     if let Some(reason) = data.partial_reason() {
         notes.push(format!("Partial session: {reason}. Closing figures describe the last logged minutes, not the planned end."));
     }
-    let n = q["seconds"].as_f64().unwrap_or(0.0);
-    let lost = q["seconds_without_data"].as_f64().unwrap_or(0.0);
+    let n = q.seconds as f64;
+    let lost = q.seconds_without_data as f64;
     notes.push(format!(
         "{lost:.0} of {n:.0} seconds ({:.1} %) had no sensor data; the sensor was flagged lost for {} seconds; {} items were rejected.",
-        100.0 * q["data_loss_fraction"].as_f64().unwrap_or(0.0),
-        q["sensor_lost_seconds"],
-        q["issues"]
+        100.0 * q.data_loss_fraction.unwrap_or(0.0),
+        q.sensor_lost_seconds,
+        q.issues
     ));
-    let (accepted, rejected) = (
-        q["beats"].as_u64().unwrap_or(0),
-        q["rejected_beats"].as_u64().unwrap_or(0),
-    );
+    let (accepted, rejected) = (q.beats, q.rejected_beats);
     notes.push(format!(
         "{} of {} arousal estimates were usable; mean feature-window quality {} (0-1); {rejected} of {} beats were rejected as artefacts (each beat counted once, over feature windows that do not overlap).",
-        q["usable_estimates"], q["estimates"], figure(&q["mean_window_quality"]), accepted + rejected
+        q.usable_estimates, q.estimates, figure(&q.mean_window_quality), accepted + rejected
     ));
-    let from_windows = ["baseline_source", "closing_source"]
+    let from_windows = [&hrv.baseline_source, &hrv.closing_source]
         .iter()
-        .filter(|k| summary["rmssd_ms"][**k] == "feature_windows")
+        .filter(|s| s.as_str() == "feature_windows")
         .count();
     if from_windows > 0 {
         notes.push(format!(
             "The device sent too few RR intervals ({} in the baseline span, {} in the closing span; at least {} needed): the RMSSD and SDNN {} are the mean of the feature windows over the span (beats detected in the pulse or ECG waveform), as plotted.",
-            summary["rmssd_ms"]["baseline_beats"],
-            summary["rmssd_ms"]["closing_beats"],
+            hrv.baseline_beats,
+            hrv.closing_beats,
             super::summary::MIN_BEATS,
-            if from_windows == 2 { "figures" } else if summary["rmssd_ms"]["baseline_source"] == "feature_windows" { "baseline figures" } else { "closing figures" }
+            if from_windows == 2 { "figures" } else if hrv.baseline_source == "feature_windows" { "baseline figures" } else { "closing figures" }
         ));
     }
     if let Some(n) = heart_rate_peak_note(data) {
         notes.push(n);
     }
-    if q["rr_intervals"].as_u64().unwrap_or(0) == 0 && from_windows == 0 {
+    if q.rr_intervals == 0 && from_windows == 0 {
         notes.push("No RR intervals in the log: RMSSD and SDNN baseline/closing figures are not available.".into());
-    } else if summary["rmssd_ms"]["baseline"].is_null() || summary["rmssd_ms"]["closing"].is_null()
-    {
+    } else if hrv.figures.baseline.is_none() || hrv.figures.closing.is_none() {
         notes.push(format!(
             "Few RR intervals (baseline {}, closing {}; at least {} needed): some HRV figures are missing.",
-            summary["rmssd_ms"]["baseline_beats"], summary["rmssd_ms"]["closing_beats"], super::summary::MIN_BEATS
+            hrv.baseline_beats, hrv.closing_beats, super::summary::MIN_BEATS
         ));
     }
-    let pb = &summary["playback"];
-    let (under, lost) = (
-        pb["underruns"].as_u64().unwrap_or(0),
-        pb["device_losses"].as_u64().unwrap_or(0),
-    );
+    let pb = &summary.playback;
+    let (under, lost) = (pb.underruns, pb.device_losses);
     if under + lost > 0 {
-        let times: Vec<String> = pb["events"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["time_s"].as_f64())
+        let times: Vec<String> = pb
+            .events
+            .iter()
+            .map(|e| e.time_s)
             .map(|t| crate::format_duration(std::time::Duration::from_secs_f64(t.max(0.0).round())))
             .collect();
         notes.push(format!(
@@ -143,7 +140,7 @@ fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<St
     if data.header.simulated == Some(true) {
         notes.push("The biometrics are SIMULATED: this session did not measure a person.".into());
     }
-    if summary["allowance"]["calibrated"].as_bool() == Some(false) {
+    if summary.allowance.calibrated == Some(false) {
         notes.push("Sound levels assume an uncalibrated output (dB SPL are estimates).".into());
     }
     notes.extend(extra.iter().cloned());
@@ -153,13 +150,13 @@ fn quality_notes(data: &SessionData, summary: &Json, extra: &[String]) -> Vec<St
 /// The page.
 pub fn render(
     data: &SessionData,
-    summary: &Json,
+    summary: &Summary,
     figures: &[Figure],
     wav: Option<&str>,
     patient: Option<&str>,
     notes: &[String],
 ) -> String {
-    let sess = &summary["session"];
+    let sess = &summary.session;
     let mut h = String::new();
     let title = format!(
         "Isochord session report — {} ({})",
@@ -208,34 +205,35 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
                 esc,
             ),
         ),
-        ("Preset", figure(&sess["preset"])),
-        ("Goal", figure(&sess["goal"])),
-        ("Palette", figure(&sess["palette"])),
-        ("Input source", figure(&sess["source"])),
-        ("Simulated input", figure(&sess["simulated"])),
-        ("Arousal estimator", figure(&sess["estimator"])),
-        ("Engine version", figure(&sess["engine_version"])),
-        ("Seed", figure(&sess["seed"])),
-        ("Recorded (UTC)", figure(&sess["recording_started_at"])),
+        ("Preset", figure(&sess.preset)),
+        ("Goal", figure(&sess.goal)),
+        ("Palette", figure(&sess.palette)),
+        ("Input source", figure(&sess.source)),
+        ("Simulated input", figure(&sess.simulated)),
+        ("Arousal estimator", figure(&sess.estimator)),
+        ("Engine version", figure(&sess.engine_version)),
+        ("Seed", figure(&sess.seed)),
+        ("Recorded (UTC)", figure(&sess.recording_started_at)),
         (
             if data.is_replay() {
                 "Rendered (UTC), a replay"
             } else {
                 "Started (UTC)"
             },
-            figure(&sess["started_at"]),
+            figure(&sess.started_at),
         ),
-        ("Planned length (s)", figure(&sess["planned_duration_s"])),
-        ("Recorded length (s)", figure(&sess["recorded_duration_s"])),
-        ("Time to calm (s)", figure(&summary["time_to_calm_s"])),
-        ("Escalations", figure(&summary["escalations"]["count"])),
+        ("Planned length (s)", figure(&sess.planned_duration_s)),
+        ("Recorded length (s)", figure(&sess.recorded_duration_s)),
+        ("Time to calm (s)", figure(&summary.time_to_calm_s)),
+        ("Escalations", figure(&summary.escalations.count)),
         (
             "Sound allowance used (of the weekly allowance)",
-            summary["allowance"]["used"]
-                .as_f64()
+            summary
+                .allowance
+                .used
                 .map_or("—".to_string(), |u| format!("{:.2} %", 100.0 * u)),
         ),
-        ("Leq (dB SPL)", figure(&summary["allowance"]["leq_db"])),
+        ("Leq (dB SPL)", figure(&summary.allowance.leq_db)),
     ];
     for (k, v) in facts {
         let _ = writeln!(h, "<tr><th>{k}</th><td>{v}</td></tr>");
@@ -244,8 +242,8 @@ audio{{width:100%;position:sticky;top:0;z-index:2;background:#fff}}
     let _ = writeln!(
         h,
         "<p>Baseline = the first {:.0} s, closing = the last {:.0} s of the session (figures defined in the report's <code>summary.json</code> documentation).</p>",
-        summary["spans_s"]["baseline"][1].as_f64().unwrap_or(0.0),
-        summary["spans_s"]["closing"][1].as_f64().unwrap_or(0.0) - summary["spans_s"]["closing"][0].as_f64().unwrap_or(0.0)
+        summary.spans_s.baseline[1],
+        summary.spans_s.closing[1] - summary.spans_s.closing[0]
     );
     h.push_str("<table id=\"figures\"><tr><th></th><th>baseline</th><th>closing</th><th>change</th></tr>\n");
     h.push_str(&key_rows(summary));

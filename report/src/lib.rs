@@ -31,8 +31,8 @@ pub mod utc;
 pub use duration::{format_duration, parse_duration};
 
 pub use read::{read_log, ReportError, SessionData};
+pub use summary::Summary;
 
-use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
 /// Version of the report's `summary.json` layout.
@@ -69,7 +69,7 @@ pub struct ReportOutput {
     /// The report folder.
     pub dir: PathBuf,
     /// The figures of `summary.json`.
-    pub summary: Json,
+    pub summary: Summary,
     /// Files written, in the folder.
     pub files: Vec<PathBuf>,
     /// Notes on what could not be produced (plots without a font, …).
@@ -112,7 +112,7 @@ pub fn write_report(
     };
 
     let summary = summary::summarise(&data);
-    let mut text = serde_json::to_string_pretty(&summary).expect("JSON values serialise");
+    let mut text = serde_json::to_string_pretty(&summary.to_json()).expect("JSON values serialise");
     text.push('\n');
     write("summary.json", text.as_bytes())?;
     write("timeline.csv", timeline::to_csv(&data.rows).as_bytes())?;
