@@ -17,7 +17,7 @@ pub mod control;
 pub use isochord_report::duration;
 #[cfg(feature = "cpal")]
 pub mod live;
-pub mod mood;
+pub use isochord_mood as mood;
 pub mod offline;
 pub use isochord_report::output;
 pub mod personal;

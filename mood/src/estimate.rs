@@ -1,6 +1,6 @@
 //! The estimate and the estimator trait.
 
-use crate::biometrics::features::FeatureWindow;
+use isochord_biometrics::features::FeatureWindow;
 use std::fmt;
 
 /// Why an estimator declined to give an estimate the policy may act on.

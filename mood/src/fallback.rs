@@ -8,7 +8,7 @@
 
 use super::estimate::{Abstain, ArousalEstimate, ArousalEstimator};
 use super::rules::RuleEstimator;
-use crate::biometrics::features::FeatureWindow;
+use isochord_biometrics::features::FeatureWindow;
 
 /// `primary`, with [`RuleEstimator`] standing in for missing inputs.
 pub struct WithFallback {

@@ -34,7 +34,7 @@
 
 use super::estimate::{Abstain, ArousalEstimate, ArousalEstimator};
 use super::rules::RuleEstimator;
-use crate::biometrics::features::{Feature, FeatureWindow};
+use isochord_biometrics::features::{Feature, FeatureWindow};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
 /// The bundled model (`assets/models/stress-lr.onnx`), compiled into the binary.
-pub const BUNDLED_MODEL: &[u8] = include_bytes!("../../../assets/models/stress-lr.onnx");
+pub const BUNDLED_MODEL: &[u8] = include_bytes!("../../assets/models/stress-lr.onnx");
 
 /// How the bundled model is named in messages.
 pub const BUNDLED_MODEL_ORIGIN: &str = "the bundled model stress-lr.onnx";

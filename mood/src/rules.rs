@@ -32,7 +32,7 @@
 //! Runs on the control thread.
 
 use super::estimate::{Abstain, ArousalEstimate, ArousalEstimator};
-use crate::biometrics::features::{Feature, FeatureWindow};
+use isochord_biometrics::features::{Feature, FeatureWindow};
 
 /// Weights and thresholds of the [`RuleEstimator`].
 #[derive(Clone, Debug, PartialEq)]
