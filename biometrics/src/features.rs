@@ -113,15 +113,15 @@ impl Default for FeatureConfig {
 
 /// Why a configuration was refused.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ConfigError(pub String);
+pub struct FeatureConfigError(pub String);
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for FeatureConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "feature configuration: {}", self.0)
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for FeatureConfigError {}
 
 #[derive(Debug)]
 struct Segment {
@@ -205,12 +205,12 @@ fn insert_rr(v: &mut Vec<Rr>, r: Rr) {
 
 impl FeatureExtractor {
     /// An extractor with the given settings.
-    pub fn new(cfg: FeatureConfig) -> Result<Self, ConfigError> {
+    pub fn new(cfg: FeatureConfig) -> Result<Self, FeatureConfigError> {
         let pos = |v: f64, what: &str| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(ConfigError(format!(
+                Err(FeatureConfigError(format!(
                     "{what} must be a positive number of seconds, not {v}"
                 )))
             }
@@ -219,7 +219,7 @@ impl FeatureExtractor {
         pos(cfg.hop_s, "hop_s")?;
         pos(cfg.spectral_window_s, "spectral_window_s")?;
         if !cfg.origin_s.is_finite() {
-            return Err(ConfigError("origin_s must be finite".into()));
+            return Err(FeatureConfigError("origin_s must be finite".into()));
         }
         for (v, what) in [
             (cfg.reorder_tolerance_s, "reorder_tolerance_s"),
@@ -230,7 +230,9 @@ impl FeatureExtractor {
             (cfg.contact_hold_s, "contact_hold_s"),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(ConfigError(format!("{what} must be >= 0 seconds, not {v}")));
+                return Err(FeatureConfigError(format!(
+                    "{what} must be >= 0 seconds, not {v}"
+                )));
             }
         }
         Ok(Self {

@@ -30,6 +30,11 @@ impl SourceError {
         }
     }
 
+    /// A file that could not be read or written.
+    pub fn io(file: &Path, e: std::io::Error) -> Self {
+        Self::file(file, e.to_string())
+    }
+
     /// An error at a line.
     pub fn at_line(file: &Path, line: usize, message: impl Into<String>) -> Self {
         Self {

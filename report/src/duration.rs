@@ -2,9 +2,18 @@
 
 use std::time::Duration;
 
+/// Text that is not a duration, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(pub String);
+
 /// Parses a duration. A bare number is seconds; otherwise a sequence of numbers each
 /// followed by `h`, `m`, `s` or `ms`, largest first.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    parse(text).map_err(DurationError)
+}
+
+fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration (write e.g. 90s, 10m or 1h30m)".into());
@@ -129,7 +138,7 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        assert!(parse_duration("9999h").unwrap_err().contains("week"));
+        assert!(parse_duration("9999h").unwrap_err().0.contains("week"));
     }
 
     #[test]

@@ -100,13 +100,8 @@ pub fn write_report(
         // a temporary file renamed into place (devices and FIFOs written into, symbolic
         // links followed, anything else refused)
         let p = out_dir.join(name);
-        crate::output::write_whole(&p, bytes, crate::output::Existing::Replace).map_err(|e| {
-            ReportError {
-                path: p.clone(),
-                line: None,
-                message: e.message,
-            }
-        })?;
+        crate::output::write_whole(&p, bytes, crate::output::Existing::Replace)
+            .map_err(|e| ReportError::file(&p, e.message))?;
         files.push(p);
         Ok(())
     };

@@ -428,11 +428,17 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Why the plots could not be drawn (no font for the labels, nothing to plot, a drawing
+/// or encoding failure).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct PlotError(pub String);
+
 /// Draws every figure of the session.
-pub fn draw_all(data: &SessionData) -> Result<Vec<Figure>, String> {
-    font()?;
+pub fn draw_all(data: &SessionData) -> Result<Vec<Figure>, PlotError> {
+    font().map_err(PlotError)?;
     if data.rows.is_empty() {
-        return Err("the log has no seconds to plot".into());
+        return Err(PlotError("the log has no seconds to plot".into()));
     }
     specs(&data.rows)
         .iter()
@@ -463,5 +469,6 @@ pub fn draw_all(data: &SessionData) -> Result<Vec<Figure>, String> {
                 end_s: data.end_s().max(1.0),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(PlotError)
 }

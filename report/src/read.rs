@@ -7,50 +7,14 @@
 
 use super::timeline::{parse_second, Decision, Row};
 use crate::log_schema::{LogHeader, LogSummary, LOG_FORMAT_VERSION};
+use isochord_biometrics::SourceError;
 use serde_json::Value as Json;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A log that cannot be reported on, or a report that cannot be written.
-#[derive(Debug)]
-pub struct ReportError {
-    /// The file concerned.
-    pub path: PathBuf,
-    /// The 1-based line of the log, when the problem is on one line.
-    pub line: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl ReportError {
-    fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            line: Some(line),
-            message: message.into(),
-        }
-    }
-
-    /// A file that could not be read or written.
-    pub fn io(path: &Path, e: std::io::Error) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            line: None,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for ReportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{}: {}", self.path.display(), l, self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ReportError {}
+/// A log that cannot be reported on, or a report that cannot be written: the file, the
+/// 1-based line of the log when the problem is on one line, and what is wrong. The same
+/// type as a source's errors ([`SourceError`]).
+pub type ReportError = SourceError;
 
 /// A session log, read and checked.
 #[derive(Clone, Debug)]
@@ -158,10 +122,10 @@ impl SessionData {
 
 /// Reads the session log at `path`.
 pub fn read_log(path: &Path) -> Result<SessionData, ReportError> {
-    let text = std::fs::read(path).map_err(|e| ReportError::io(path, e))?;
+    let text = std::fs::read(path).map_err(|e| SourceError::io(path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
         let line = text_line_of(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
-        ReportError::at(path, line, "not UTF-8 text")
+        SourceError::at_line(path, line, "not UTF-8 text")
     })?;
     parse_log(path, &text)
 }
@@ -174,7 +138,11 @@ fn text_line_of(bytes: &[u8]) -> usize {
 pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
     let lines: Vec<&str> = text.lines().collect();
     if lines.iter().all(|l| l.trim().is_empty()) {
-        return Err(ReportError::at(path, 1, "empty file: not a session log"));
+        return Err(SourceError::at_line(
+            path,
+            1,
+            "empty file: not a session log",
+        ));
     }
     let ends_with_newline = text.ends_with('\n');
     let mut header: Option<LogHeader> = None;
@@ -196,20 +164,30 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                 torn_line = Some(n);
                 break;
             }
-            Err(e) => return Err(ReportError::at(path, n, format!("not valid JSON: {e}"))),
+            Err(e) => {
+                return Err(SourceError::at_line(
+                    path,
+                    n,
+                    format!("not valid JSON: {e}"),
+                ))
+            }
         };
         let Json::Object(rec) = value else {
-            return Err(ReportError::at(path, n, "a record must be a JSON object"));
+            return Err(SourceError::at_line(
+                path,
+                n,
+                "a record must be a JSON object",
+            ));
         };
         let kind = rec
             .get("record")
             .and_then(Json::as_str)
             .ok_or_else(|| {
-                ReportError::at(path, n, "missing \"record\" (header, second or summary)")
+                SourceError::at_line(path, n, "missing \"record\" (header, second or summary)")
             })?
             .to_string();
         if summary.is_some() {
-            return Err(ReportError::at(
+            return Err(SourceError::at_line(
                 path,
                 n,
                 format!(
@@ -223,10 +201,10 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                     .get("format_version")
                     .and_then(Json::as_u64)
                     .ok_or_else(|| {
-                        ReportError::at(path, n, "header without a numeric \"format_version\"")
+                        SourceError::at_line(path, n, "header without a numeric \"format_version\"")
                     })?;
                 if v > LOG_FORMAT_VERSION as u64 {
-                    return Err(ReportError::at(
+                    return Err(SourceError::at_line(
                         path,
                         n,
                         format!("log format version {v} is newer than this program reads ({LOG_FORMAT_VERSION}); update isochord"),
@@ -236,25 +214,25 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                 rec.remove("record");
                 header = Some(
                     serde_json::from_value(Json::Object(rec))
-                        .map_err(|e| ReportError::at(path, n, format!("header: {e}")))?,
+                        .map_err(|e| SourceError::at_line(path, n, format!("header: {e}")))?,
                 );
             }
             ("header", true) => {
-                return Err(ReportError::at(path, n, "a second header record"));
+                return Err(SourceError::at_line(path, n, "a second header record"));
             }
             (_, false) => {
-                return Err(ReportError::at(
+                return Err(SourceError::at_line(
                     path,
                     n,
                     format!("the first record must be the header, not \"{kind}\""),
                 ));
             }
             ("second", true) => {
-                let second = parse_second(&rec).map_err(|m| ReportError::at(path, n, m))?;
+                let second = parse_second(&rec).map_err(|m| SourceError::at_line(path, n, m))?;
                 let row = Row::from_second(&second);
                 if let Some(prev) = rows.last() {
                     if row.t <= prev.t {
-                        return Err(ReportError::at(
+                        return Err(SourceError::at_line(
                             path,
                             n,
                             format!("time goes backwards: t = {} after t = {}", row.t, prev.t),
@@ -266,17 +244,21 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
             }
             ("summary", true) => {
                 if rec.get("t").and_then(Json::as_f64).is_none() {
-                    return Err(ReportError::at(path, n, "summary without a numeric \"t\""));
+                    return Err(SourceError::at_line(
+                        path,
+                        n,
+                        "summary without a numeric \"t\"",
+                    ));
                 }
                 let mut rec = rec;
                 rec.remove("record");
                 let s: LogSummary = serde_json::from_value(Json::Object(rec))
-                    .map_err(|e| ReportError::at(path, n, format!("summary: {e}")))?;
+                    .map_err(|e| SourceError::at_line(path, n, format!("summary: {e}")))?;
                 decisions.extend(s.decisions.iter().map(Decision::from));
                 summary = Some(s);
             }
             (other, true) => {
-                return Err(ReportError::at(
+                return Err(SourceError::at_line(
                     path,
                     n,
                     format!("unknown record \"{other}\" (expected second or summary)"),
