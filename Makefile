@@ -39,6 +39,8 @@ test: setup
 	cargo clippy --workspace --all-targets -- -D warnings
 	# the library without cpal, for apps that own their audio callback
 	cargo check -p isochord -p isochord-engine -p isochord-dsp -p isochord-capi --no-default-features
+	# the biometrics crate builds alone, without OSC
+	cargo check -p isochord-biometrics --no-default-features
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cargo test --workspace
 	$(MAKE) capi-test

@@ -3,6 +3,7 @@
 
 use crate::Failure;
 use clap::Args;
+use isochord_engine::report::ReportOptions;
 use isochord_engine::session::{AdaptiveOptions, Input, ListenerKind, SessionError, SessionPlan};
 use isochord_engine::Preset;
 use std::path::PathBuf;
@@ -40,6 +41,11 @@ pub struct AdaptiveArgs {
     /// existing file is refused. Devices and FIFOs are always written into.
     #[arg(long)]
     pub force: bool,
+    /// FHIR code system (a URI) of the report's measures without a LOINC code and of its
+    /// session procedure, with --report (default:
+    /// urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee).
+    #[arg(long, value_name = "URI")]
+    pub fhir_code_system: Option<String>,
 }
 
 impl AdaptiveArgs {
@@ -80,7 +86,10 @@ impl AdaptiveArgs {
             log: self.log.clone(),
             force: self.force,
             report: report.map(|p| p.to_path_buf()),
-            report_options: Default::default(),
+            report_options: ReportOptions {
+                fhir_code_system: self.fhir_code_system.clone(),
+                ..ReportOptions::default()
+            },
         }
     }
 }

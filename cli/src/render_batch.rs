@@ -42,6 +42,10 @@ pub struct BatchArgs {
     /// session fails).
     #[arg(long)]
     force: bool,
+    /// FHIR code system (a URI) of each report's measures without a LOINC code and of its
+    /// session procedure (default: urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee).
+    #[arg(long, value_name = "URI")]
+    fhir_code_system: Option<String>,
 }
 
 struct Outcome {
@@ -85,6 +89,9 @@ fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json,
         .arg("--quiet");
     if a.force {
         cmd.arg("--force");
+    }
+    if let Some(system) = &a.fhir_code_system {
+        cmd.arg("--fhir-code-system").arg(system);
     }
     if let Some(d) = a.duration {
         cmd.arg("--duration").arg(format!("{}s", d.as_secs_f64()));

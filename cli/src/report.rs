@@ -24,6 +24,10 @@ pub struct ReportArgs {
     /// FHIR reference to the encounter for the export, e.g. `Encounter/456`.
     #[arg(long)]
     encounter: Option<String>,
+    /// FHIR code system (a URI) of the measures without a LOINC code and of the session
+    /// procedure in the export (default: urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee).
+    #[arg(long, value_name = "URI")]
+    fhir_code_system: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -41,6 +45,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         wav: args.wav.clone(),
         patient: args.patient.clone(),
         encounter: args.encounter.clone(),
+        fhir_code_system: args.fhir_code_system.clone(),
     };
     write(&args.log, &out, &options, args.quiet)?;
     Ok(ExitCode::SUCCESS)
@@ -76,7 +81,7 @@ pub fn show(
         eprintln!("warning: {n}");
     }
     if !quiet {
-        let partial = r.summary["session"]["partial"].as_bool() == Some(true);
+        let partial = r.summary.session.partial;
         println!(
             "report: {} ({} files{}) in {:.2} s",
             out.join("report.html").display(),

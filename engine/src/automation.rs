@@ -134,7 +134,7 @@ impl Automation {
                 SourceError::at_line(origin, line, msg).with_field(field.to_string())
             };
             let time = parse_duration(cells[0])
-                .map_err(|e| err("time", e))?
+                .map_err(|e| err("time", e.0))?
                 .as_secs_f64();
             if time <= last_time {
                 return Err(err(

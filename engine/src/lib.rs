@@ -11,24 +11,24 @@
 
 pub mod allowance;
 pub mod automation;
-pub mod biometrics;
+pub use isochord_biometrics as biometrics;
 pub mod content;
 pub mod control;
-pub mod duration;
+pub use isochord_report::duration;
 #[cfg(feature = "cpal")]
 pub mod live;
-pub mod mood;
+pub use isochord_mood as mood;
 pub mod offline;
-pub mod output;
+pub use isochord_report::output;
 pub mod personal;
 pub mod policy;
 pub mod preset;
 pub mod protocol;
 pub mod realtime;
-pub mod report;
+pub use isochord_report as report;
 pub mod session;
 pub mod simulation;
-pub mod source_error;
+pub use isochord_biometrics::source_error;
 pub mod wav;
 
 pub use automation::Automation;

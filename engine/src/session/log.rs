@@ -14,11 +14,16 @@ use crate::biometrics::features::FeatureWindow;
 use crate::biometrics::signal::{SensorData, Value, WaveKind};
 use crate::mood::ArousalEstimate;
 use crate::policy::{PolicyStatus, SessionEvent};
-use serde_json::{json, Map, Value as Json};
+use isochord_report::log_schema::{
+    record_line, AllowanceRecord, LogDecision, LogSummary, ModelRecord, OutputRecord, ParamsRecord,
+    PolicyRecord, RawRecord, SecondRecord, WindowRecord, HEADER, SECOND, SUMMARY,
+};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 
-/// Version of the log's record layout.
-pub const LOG_FORMAT_VERSION: u32 = 1;
+pub use isochord_report::log_schema::{LogHeader, LOG_FORMAT_VERSION};
+pub use isochord_report::utc::{format_utc, utc_now};
 
 /// What arrived from the sensors during one second.
 #[derive(Clone, Debug, Default)]
@@ -74,44 +79,25 @@ impl RawSummary {
         }
     }
 
-    fn to_json(&self) -> Json {
+    fn record(&self) -> RawRecord {
         let mean = |(s, n): (f64, u32)| (n > 0).then(|| round(s / n as f64, 3));
-        let mut m = Map::new();
-        m.insert("items".into(), json!(self.items));
-        m.insert("issues".into(), json!(self.issues));
-        let mut put = |k: &str, v: Option<f64>| {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        };
-        put("hr_bpm", mean(self.hr));
-        put("rr_ms_mean", mean(self.rr));
-        put("rr_count", (self.rr.1 > 0).then_some(self.rr.1 as f64));
-        put("eda_us", mean(self.eda));
-        put("resp_rate", self.resp_rate.map(|v| round(v, 2)));
-        put("temp_c", self.temp.map(|v| round(v, 2)));
-        put("acc_samples", (self.acc > 0).then_some(self.acc as f64));
-        put(
-            "contact_lost",
-            (self.contact_lost > 0).then_some(self.contact_lost as f64),
-        );
-        put(
-            "ecg_samples",
-            (self.wave[0] > 0).then_some(self.wave[0] as f64),
-        );
-        put(
-            "ppg_samples",
-            (self.wave[1] > 0).then_some(self.wave[1] as f64),
-        );
-        put(
-            "resp_samples",
-            (self.wave[2] > 0).then_some(self.wave[2] as f64),
-        );
-        if !self.rr_ms.is_empty() {
-            let rr: Vec<f64> = self.rr_ms.iter().map(|v| round(*v, 1)).collect();
-            m.insert("rr_ms".into(), json!(rr));
+        let count = |n: u32| (n > 0).then_some(n as f64);
+        RawRecord {
+            items: self.items,
+            issues: self.issues,
+            hr_bpm: mean(self.hr),
+            rr_ms_mean: mean(self.rr),
+            rr_count: count(self.rr.1),
+            eda_us: mean(self.eda),
+            resp_rate: self.resp_rate.map(|v| round(v, 2)),
+            temp_c: self.temp.map(|v| round(v, 2)),
+            acc_samples: count(self.acc),
+            contact_lost: count(self.contact_lost),
+            ecg_samples: count(self.wave[0]),
+            ppg_samples: count(self.wave[1]),
+            resp_samples: count(self.wave[2]),
+            rr_ms: self.rr_ms.iter().map(|v| round(*v, 1)).collect(),
         }
-        Json::Object(m)
     }
 }
 
@@ -153,19 +139,20 @@ pub struct SessionLog {
 }
 
 impl SessionLog {
-    /// A log writing to `out`; `header` is merged into the first line.
-    pub fn new(out: Box<dyn Write + Send>, header: Map<String, Json>) -> Self {
+    /// A log writing to `out`; `header`'s session facts go into the first line, with the
+    /// format version, the engine version and the time now.
+    pub fn new(out: Box<dyn Write + Send>, header: LogHeader) -> Self {
         let mut log = Self {
             out: BufWriter::new(out),
             error: None,
         };
-        let mut h = Map::new();
-        h.insert("record".into(), json!("header"));
-        h.insert("format_version".into(), json!(LOG_FORMAT_VERSION));
-        h.insert("engine_version".into(), json!(env!("CARGO_PKG_VERSION")));
-        h.insert("started_at".into(), json!(utc_now()));
-        h.extend(header);
-        log.line(&Json::Object(h));
+        let header = LogHeader {
+            format_version: LOG_FORMAT_VERSION,
+            engine_version: Some(env!("CARGO_PKG_VERSION").into()),
+            started_at: Some(utc_now()),
+            ..header
+        };
+        log.line(&record_line(HEADER, &header));
         log
     }
 
@@ -193,99 +180,73 @@ impl SessionLog {
     /// Writes one second.
     pub fn write(&mut self, r: &LogRecord<'_>) {
         let s = r.status;
-        let mut rec = Map::new();
-        rec.insert("record".into(), json!("second"));
-        rec.insert("t".into(), json!(round(r.time, 3)));
-        rec.insert("raw".into(), r.raw.to_json());
-        if let Some(w) = r.window {
-            let mut f = Map::new();
-            for (feat, v) in w.features.iter() {
-                if let Some(v) = v {
-                    f.insert(feat.name().into(), json!(round(v, 4)));
-                }
-            }
-            let rel = w.relative.as_ref().map(|rv| {
-                let mut m = Map::new();
-                for (feat, v) in rv.iter() {
-                    if let Some(v) = v {
-                        m.insert(feat.name().into(), json!(round(v, 4)));
-                    }
-                }
-                Json::Object(m)
-            });
-            rec.insert(
-                "window".into(),
-                json!({
-                    "start": round(w.start, 3),
-                    "end": round(w.end, 3),
-                    "features": f,
-                    "relative": rel,
-                    "quality": round(w.quality, 3),
-                    "beats": w.beats,
-                    "rejected_beats": w.rejected_beats,
-                    "rejected_samples": w.rejected_samples,
-                }),
-            );
-        }
-        if let Some(e) = r.estimate {
-            let probs: Map<String, Json> = e
+        let named = |values: &mut dyn Iterator<Item = (&'static str, Option<f64>)>| {
+            values
+                .filter_map(|(name, v)| v.map(|v| (name.to_string(), round(v, 4))))
+                .collect::<BTreeMap<String, f64>>()
+        };
+        let window = r.window.map(|w| WindowRecord {
+            start: Some(round(w.start, 3)),
+            end: Some(round(w.end, 3)),
+            features: named(&mut w.features.iter().map(|(f, v)| (f.name(), v))),
+            relative: w
+                .relative
+                .as_ref()
+                .map(|rv| named(&mut rv.iter().map(|(f, v)| (f.name(), v)))),
+            quality: Some(round(w.quality, 3)),
+            beats: Some(w.beats as u64),
+            rejected_beats: Some(w.rejected_beats as u64),
+            rejected_samples: Some(w.rejected_samples),
+        });
+        let model = r.estimate.map(|e| ModelRecord {
+            estimator: e.estimator.clone(),
+            window_end: Some(round(e.time, 3)),
+            arousal: Some(round(e.arousal, 4)),
+            confidence: Some(round(e.confidence, 4)),
+            probabilities: e
                 .probabilities
                 .iter()
-                .map(|(k, v)| (k.clone(), json!(round(*v, 4))))
-                .collect();
-            rec.insert(
-                "model".into(),
-                json!({
-                    "estimator": e.estimator,
-                    "window_end": round(e.time, 3),
-                    "arousal": round(e.arousal, 4),
-                    "confidence": round(e.confidence, 4),
-                    "probabilities": probs,
-                    "abstain": e.abstain.as_ref().map(|a| a.to_string()),
-                }),
-            );
-        }
-        rec.insert(
-            "policy".into(),
-            json!({
-                "phase": s.phase,
-                "action": s.action.name(),
-                "reason": s.reason,
-                "level": round(s.level, 4),
-                "arousal": s.arousal.map(|a| round(a, 4)),
-                "trend_per_min": s.trend_per_min.map(|a| round(a, 4)),
-                "grounding": s.grounding,
-                "sensor_lost_s": s.sensor_lost_s.map(|a| round(a, 1)),
-                "breath_baseline": s.breath_baseline.map(|a| round(a, 2)),
-                "breath_target": s.breath_target.map(|a| round(a, 2)),
-            }),
-        );
-        if !r.events.is_empty() {
-            rec.insert("decisions".into(), json!(r.events));
-        }
-        rec.insert(
-            "params".into(),
-            json!({
-                "tempo": round(s.sound.tempo as f64, 3),
-                "brightness": round(s.sound.brightness as f64, 4),
-                "density": round(s.sound.density as f64, 4),
-                "energy": round(s.sound.energy as f64, 4),
-                "reverb": round(s.sound.reverb as f64, 4),
-                "breath_rate": round(s.breath_guide, 3),
-            }),
-        );
-        if let Some(rms) = r.output_rms {
-            rec.insert(
-                "output".into(),
-                json!({
-                    "rms_dbfs": db(rms),
-                    "peak_dbfs": r.output_peak.and_then(db),
-                    "spl_db": round(r.allowance.level_db(rms), 2),
-                }),
-            );
-        }
-        rec.insert("allowance".into(), allowance_json(r.allowance));
-        self.line(&Json::Object(rec));
+                .map(|(k, v)| (k.clone(), round(*v, 4)))
+                .collect(),
+            abstain: e.abstain.as_ref().map(|a| a.to_string()),
+        });
+        let policy = PolicyRecord {
+            phase: s.phase.clone(),
+            action: s.action.name().into(),
+            reason: s.reason.clone(),
+            level: Some(round(s.level, 4)),
+            arousal: s.arousal.map(|a| round(a, 4)),
+            trend_per_min: s.trend_per_min.map(|a| round(a, 4)),
+            grounding: s.grounding,
+            sensor_lost_s: s.sensor_lost_s.map(|a| round(a, 1)),
+            breath_baseline: s.breath_baseline.map(|a| round(a, 2)),
+            breath_target: s.breath_target.map(|a| round(a, 2)),
+        };
+        let params = ParamsRecord {
+            tempo: Some(round(s.sound.tempo as f64, 3)),
+            brightness: Some(round(s.sound.brightness as f64, 4)),
+            density: Some(round(s.sound.density as f64, 4)),
+            energy: Some(round(s.sound.energy as f64, 4)),
+            reverb: Some(round(s.sound.reverb as f64, 4)),
+            breath_rate: Some(round(s.breath_guide, 3)),
+        };
+        let output = r.output_rms.map(|rms| OutputRecord {
+            rms_dbfs: db(rms),
+            peak_dbfs: r.output_peak.and_then(db),
+            spl_db: Some(round(r.allowance.level_db(rms), 2)),
+        });
+        let record = SecondRecord {
+            t: round(r.time, 3),
+            raw: r.raw.record(),
+            window,
+            model,
+            policy,
+            decisions: (!r.events.is_empty()).then(|| decisions(r.events)),
+            params,
+            output,
+            allowance: Some(allowance_record(r.allowance)),
+        };
+        self.line(&record_line(SECOND, &record));
     }
 
     /// Writes the closing summary.
@@ -296,20 +257,19 @@ impl SessionLog {
         allowance: &SoundAllowance,
         events: &[SessionEvent],
     ) {
-        let v = json!({
-            "record": "summary",
-            "t": round(time, 3),
-            "arousal_start": o.arousal_start.map(|a| round(a, 4)),
-            "arousal_end": o.arousal_end.map(|a| round(a, 4)),
-            "usable_estimates": o.usable_estimates.0,
-            "estimates": o.usable_estimates.1,
-            "escalations": o.escalations,
-            "events": o.events,
-            "breath_baseline": o.breath_baseline.map(|a| round(a, 2)),
-            "allowance": allowance_json(allowance),
-            "decisions": events,
-        });
-        self.line(&v);
+        let record = LogSummary {
+            t: round(time, 3),
+            arousal_start: o.arousal_start.map(|a| round(a, 4)),
+            arousal_end: o.arousal_end.map(|a| round(a, 4)),
+            usable_estimates: o.usable_estimates.0 as u64,
+            estimates: o.usable_estimates.1 as u64,
+            escalations: u64::from(o.escalations),
+            events: o.events as u64,
+            breath_baseline: o.breath_baseline.map(|a| round(a, 2)),
+            allowance: Some(allowance_record(allowance)),
+            decisions: decisions(events),
+        };
+        self.line(&record_line(SUMMARY, &record));
     }
 
     /// Flushes buffered lines (each record is flushed as it is written; this also
@@ -324,43 +284,34 @@ impl SessionLog {
     }
 }
 
-/// The wall-clock time now, UTC, as RFC 3339 (`2026-01-31T12:00:00Z`).
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    format_utc(secs)
+/// The name a value serialises to (a unit enum's `snake_case` name), empty if none.
+pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Json::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
-/// Seconds since the Unix epoch as an RFC 3339 UTC timestamp.
-pub fn format_utc(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil date from days since 1970-01-01 (H. Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+fn decisions(events: &[SessionEvent]) -> Vec<LogDecision> {
+    events
+        .iter()
+        .map(|e| LogDecision {
+            time: e.time,
+            kind: e.kind.name().into(),
+            message: e.message.clone(),
+            review: e.review,
+        })
+        .collect()
 }
 
-fn allowance_json(a: &SoundAllowance) -> Json {
+fn allowance_record(a: &SoundAllowance) -> AllowanceRecord {
     let c = a.config();
-    json!({
-        "used": round(a.used(), 6),
-        "dose_pa2h": round(a.dose_pa2h(), 8),
-        "leq_db": a.leq_db().map(|x| round(x, 2)),
-        "calibration_db": c.calibration_db,
-        "calibrated": c.calibrated,
-        "listener": c.listener,
-    })
+    AllowanceRecord {
+        used: Some(round(a.used(), 6)),
+        dose_pa2h: Some(round(a.dose_pa2h(), 8)),
+        leq_db: a.leq_db().map(|x| round(x, 2)),
+        calibration_db: Some(c.calibration_db),
+        calibrated: Some(c.calibrated),
+        listener: Some(serde_name(&c.listener)),
+    }
 }

@@ -9,7 +9,7 @@
 use super::adaptive::{AdaptiveController, AdaptiveSetup};
 use super::feed::{Feed, ReplayFeed};
 use super::input::{simulator, InputSpec};
-use super::log::SessionLog;
+use super::log::{serde_name, LogHeader, SessionLog};
 use super::outcome::SessionOutcome;
 use super::push::{PushFeed, SampleSender};
 use super::session_features;
@@ -27,7 +27,7 @@ use crate::report::{ReportOptions, ReportOutput};
 use crate::simulation::{Listener, ListenerParams, ListeningLoop};
 use crate::{Automation, OfflineSession};
 use isochord_dsp::SoundscapeConfig;
-use serde_json::{json, Map};
+use isochord_report::log_schema::AllowanceSetup;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -379,24 +379,30 @@ impl SessionPlan {
                 let existing = crate::output::Existing::from_force(options.force);
                 let (file, _) = crate::output::open_direct(path, existing)
                     .map_err(|e| SessionError::Invalid(format!("cannot write the log: {e}")))?;
-                let mut header = Map::new();
-                header.insert("preset".into(), json!(preset.name));
-                header.insert("goal".into(), json!(preset.goal));
-                header.insert("palette".into(), json!(palette_name));
-                header.insert("source".into(), json!(input.name()));
-                header.insert("simulated".into(), json!(simulated));
-                if let Input::Spec { spec, .. } = &input {
-                    header.insert("replay".into(), json!(spec.is_replay()));
-                    if let Some(t) = spec.recording_start() {
-                        header.insert("recording_started_at".into(), json!(t));
-                    }
-                } else {
-                    header.insert("replay".into(), json!(false));
-                }
-                header.insert("estimator".into(), json!(estimator.name()));
-                header.insert("seed".into(), json!(seed));
-                header.insert("duration_s".into(), json!(duration_s));
-                header.insert("allowance".into(), json!(allowance));
+                let (replay, recording_started_at) = match &input {
+                    Input::Spec { spec, .. } => (spec.is_replay(), spec.recording_start()),
+                    _ => (false, None),
+                };
+                let c = allowance;
+                let header = LogHeader {
+                    preset: Some(preset.name.clone()),
+                    goal: Some(serde_name(&preset.goal)),
+                    palette: Some(palette_name.clone()),
+                    source: Some(input.name().to_string()),
+                    simulated: Some(simulated),
+                    replay: Some(replay),
+                    recording_started_at,
+                    estimator: Some(estimator.name()),
+                    seed: Some(seed),
+                    duration_s: Some(duration_s),
+                    allowance: Some(AllowanceSetup {
+                        calibration_db: c.calibration_db,
+                        calibrated: c.calibrated,
+                        listener: serde_name(&c.listener),
+                        cap_db_spl: c.cap_db_spl,
+                    }),
+                    ..LogHeader::default()
+                };
                 Some(SessionLog::new(Box::new(file), header))
             }
         };
