@@ -228,7 +228,7 @@ pub fn parse_log(path: &Path, text: &str) -> Result<SessionData, ReportError> {
                 ));
             }
             ("second", true) => {
-                let second = parse_second(&rec).map_err(|m| SourceError::at_line(path, n, m))?;
+                let second = parse_second(&rec).map_err(|m| SourceError::at_line(path, n, m.0))?;
                 let row = Row::from_second(&second);
                 if let Some(prev) = rows.last() {
                     if row.t <= prev.t {

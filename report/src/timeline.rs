@@ -170,8 +170,32 @@ fn obj<'a>(rec: &'a Map<String, Json>, key: &str) -> Result<Option<&'a Json>, St
     }
 }
 
+/// Why a log record could not be read: what is missing or wrong in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordError(pub String);
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl From<&str> for RecordError {
+    fn from(m: &str) -> Self {
+        RecordError(m.to_string())
+    }
+}
+
+impl From<String> for RecordError {
+    fn from(m: String) -> Self {
+        RecordError(m)
+    }
+}
+
 /// Reads a `second` record into its typed form (errors say what is missing or wrong).
-pub fn parse_second(rec: &Map<String, Json>) -> Result<SecondRecord, String> {
+pub fn parse_second(rec: &Map<String, Json>) -> Result<SecondRecord, RecordError> {
     rec.get("t")
         .and_then(Json::as_f64)
         .ok_or("second record without a numeric \"t\"")?;
@@ -181,12 +205,12 @@ pub fn parse_second(rec: &Map<String, Json>) -> Result<SecondRecord, String> {
     for key in ["model", "window", "output", "allowance"] {
         obj(rec, key)?;
     }
-    serde_json::from_value(Json::Object(rec.clone())).map_err(|e| e.to_string())
+    serde_json::from_value(Json::Object(rec.clone())).map_err(|e| RecordError(e.to_string()))
 }
 
 impl Row {
     /// Reads a `second` record.
-    pub fn from_record(rec: &Map<String, Json>) -> Result<Row, String> {
+    pub fn from_record(rec: &Map<String, Json>) -> Result<Row, RecordError> {
         Ok(Row::from_second(&parse_second(rec)?))
     }
 

@@ -216,7 +216,7 @@ impl HeartRateMeasurement {
         let hr = Value::HeartRate(f32::from(self.heart_rate));
         out.push(match check_value(&hr) {
             Ok(()) => Ok(Reading { time, value: hr }),
-            Err(m) => Err(("heart rate", m)),
+            Err(m) => Err(("heart rate", m.to_string())),
         });
         let rr = self.rr_ms();
         let mut end = time;
@@ -229,7 +229,7 @@ impl HeartRateMeasurement {
             let v = Value::Rr(ms);
             out.push(match check_value(&v) {
                 Ok(()) => Ok(Reading { time: t, value: v }),
-                Err(m) => Err(("RR interval", m)),
+                Err(m) => Err(("RR interval", m.to_string())),
             });
         }
         out

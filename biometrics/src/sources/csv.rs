@@ -212,7 +212,7 @@ impl CsvSource {
                 match self.time_base.to_session(raw) {
                     Ok(t) => t,
                     Err(m) => {
-                        self.feed.push(err(m));
+                        self.feed.push(err(m.to_string()));
                         return;
                     }
                 }

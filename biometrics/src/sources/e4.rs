@@ -302,7 +302,8 @@ impl E4FileReader {
             E4File::Bvp => {
                 let v = values[0] as f32;
                 if let Err(m) = check_sample(v) {
-                    let mut e = SourceError::at_line(&self.name, number, m).with_field("bvp");
+                    let mut e =
+                        SourceError::at_line(&self.name, number, m.to_string()).with_field("bvp");
                     e.column = Some(cells[0].0);
                     self.issue(SourceIssue::implausible(e));
                     return;
@@ -348,7 +349,7 @@ impl E4FileReader {
                 E4File::Ibi => "ibi",
                 _ => field_names[0],
             };
-            let mut e = SourceError::at_line(&self.name, number, m).with_field(field);
+            let mut e = SourceError::at_line(&self.name, number, m.to_string()).with_field(field);
             e.column = Some(cells[if self.kind == E4File::Ibi { 1 } else { 0 }].0);
             self.issue(SourceIssue::implausible(e));
             return;

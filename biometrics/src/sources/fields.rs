@@ -155,7 +155,10 @@ pub(crate) fn emit_record(
     let push_value = |value: Value, cell: &Cell, out: &mut VecDeque<Pull>| match check_value(&value)
     {
         Ok(()) => out.push_back(Pull::Data(SensorData::Reading(Reading { time, value }))),
-        Err(msg) => out.push_back(Pull::Issue(SourceIssue::implausible(located(cell, msg)))),
+        Err(why) => out.push_back(Pull::Issue(SourceIssue::implausible(located(
+            cell,
+            why.to_string(),
+        )))),
     };
     for cell in cells {
         match cell.field {

@@ -206,7 +206,7 @@ impl JsonLinesSource {
                     Ok(t) => t,
                     Err(m) => {
                         self.feed.push(Pull::Issue(SourceIssue::malformed(
-                            origin.error(m).with_field("time"),
+                            origin.error(m.to_string()).with_field("time"),
                         )));
                         return;
                     }

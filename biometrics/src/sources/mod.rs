@@ -47,10 +47,12 @@ pub use jsonl::{JsonLinesOptions, JsonLinesSource};
 #[cfg(feature = "osc")]
 pub use osc::{AddressMap, OscConfig, OscCounters, OscDecoder, OscRoute, OscSource, OscTarget};
 pub use replay::{ready_at, Clock, Replay, VirtualClock, WallClock};
-pub use simulator::{ArousalScript, SimOptions, SimParams, Simulator, SimulatorHandle};
+pub use simulator::{
+    ArousalScript, KeyframeError, SimOptions, SimParams, Simulator, SimulatorHandle,
+};
 pub use source::{
     Counted, IssueKind, Items, Pull, Source, SourceInfo, SourceIssue, SourceStats, VecSource,
 };
 pub use thread::{SourceItem, SourceThread, ThreadOptions};
-pub use time_base::{TimeBase, TimeUnit};
+pub use time_base::{TimeBase, TimeStampError, TimeUnit};
 pub use waveform_csv::{WaveformCsvOptions, WaveformCsvSource};

@@ -645,7 +645,9 @@ impl OscDecoder {
                 if let Some(bad) = samples.iter().find(|s| check_sample(**s).is_err()) {
                     self.counters.implausible += 1;
                     let msg = check_sample(*bad).unwrap_err();
-                    out.push_back(Pull::Issue(SourceIssue::implausible(self.error(addr, msg))));
+                    out.push_back(Pull::Issue(SourceIssue::implausible(
+                        self.error(addr, msg.to_string()),
+                    )));
                     return;
                 }
                 out.push_back(Pull::Data(SensorData::Waveform(Waveform {
@@ -690,7 +692,9 @@ impl OscDecoder {
             Ok(()) => out.push_back(Pull::Data(SensorData::Reading(Reading { time, value }))),
             Err(m) => {
                 self.counters.implausible += 1;
-                out.push_back(Pull::Issue(SourceIssue::implausible(self.error(addr, m))));
+                out.push_back(Pull::Issue(SourceIssue::implausible(
+                    self.error(addr, m.to_string()),
+                )));
             }
         }
     }

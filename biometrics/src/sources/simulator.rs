@@ -60,6 +60,31 @@ pub struct ArousalScript {
     keys: Vec<(f64, f64)>,
 }
 
+/// Why [`ArousalScript::keyframes`] refused its keyframes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyframeError {
+    /// There were none.
+    Empty,
+    /// A time did not follow the one before it.
+    NotIncreasing(f64, f64),
+    /// A time or an arousal was not a finite number.
+    NotFinite,
+}
+
+impl std::fmt::Display for KeyframeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyframeError::Empty => write!(f, "an arousal script needs at least one keyframe"),
+            KeyframeError::NotIncreasing(a, b) => {
+                write!(f, "keyframe times must increase ({a} then {b})")
+            }
+            KeyframeError::NotFinite => write!(f, "keyframes must be finite numbers"),
+        }
+    }
+}
+
+impl std::error::Error for KeyframeError {}
+
 impl ArousalScript {
     /// A constant arousal.
     pub fn constant(arousal: f64) -> Self {
@@ -69,24 +94,21 @@ impl ArousalScript {
     }
 
     /// Keyframes; times must increase. Arousal is clamped to 0..1.
-    pub fn keyframes(keys: impl IntoIterator<Item = (f64, f64)>) -> Result<Self, String> {
+    pub fn keyframes(keys: impl IntoIterator<Item = (f64, f64)>) -> Result<Self, KeyframeError> {
         let keys: Vec<(f64, f64)> = keys
             .into_iter()
             .map(|(t, a)| (t, a.clamp(0.0, 1.0)))
             .collect();
         if keys.is_empty() {
-            return Err("an arousal script needs at least one keyframe".into());
+            return Err(KeyframeError::Empty);
         }
         for w in keys.windows(2) {
             if w[1].0.partial_cmp(&w[0].0) != Some(std::cmp::Ordering::Greater) {
-                return Err(format!(
-                    "keyframe times must increase ({} then {})",
-                    w[0].0, w[1].0
-                ));
+                return Err(KeyframeError::NotIncreasing(w[0].0, w[1].0));
             }
         }
         if keys.iter().any(|(t, a)| !t.is_finite() || !a.is_finite()) {
-            return Err("keyframes must be finite numbers".into());
+            return Err(KeyframeError::NotFinite);
         }
         Ok(Self { keys })
     }
@@ -537,7 +559,12 @@ mod tests {
         assert_eq!(s.at(0.0), 0.0);
         assert_eq!(s.at(15.0), 0.5);
         assert_eq!(s.at(99.0), 1.0);
-        assert!(ArousalScript::keyframes([(1.0, 0.0), (1.0, 1.0)]).is_err());
+        assert_eq!(
+            ArousalScript::keyframes([(1.0, 0.0), (1.0, 1.0)])
+                .unwrap_err()
+                .to_string(),
+            "keyframe times must increase (1 then 1)"
+        );
         assert!(ArousalScript::keyframes([]).is_err());
     }
 

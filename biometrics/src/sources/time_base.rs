@@ -106,9 +106,9 @@ impl TimeBase {
 
     /// The session time of raw stamp `raw`; an error if it is not finite or its unit
     /// differs from the first stamp's.
-    pub fn to_session(&mut self, raw: f64) -> Result<f64, String> {
+    pub fn to_session(&mut self, raw: f64) -> Result<f64, TimeStampError> {
         if !raw.is_finite() {
-            return Err(format!("time is {raw}, not a number"));
+            return Err(TimeStampError::NotANumber(raw));
         }
         let unit = TimeUnit::classify(raw);
         match self.unit {
@@ -117,11 +117,11 @@ impl TimeBase {
                 self.origin = unit.seconds(raw);
             }
             Some(u) if u != unit => {
-                return Err(format!(
-                    "time {raw} looks like {} but the first time stamp was in {}",
-                    unit.describe(),
-                    u.describe()
-                ))
+                return Err(TimeStampError::UnitChanged {
+                    raw,
+                    unit,
+                    first: u,
+                })
             }
             Some(_) => {}
         }
@@ -134,6 +134,38 @@ impl TimeBase {
     }
 }
 
+/// A time stamp [`TimeBase::to_session`] cannot place.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeStampError {
+    /// Not finite.
+    NotANumber(f64),
+    /// In another unit than the stream's first stamp.
+    UnitChanged {
+        /// The stamp.
+        raw: f64,
+        /// The unit it looks like.
+        unit: TimeUnit,
+        /// The unit of the first stamp.
+        first: TimeUnit,
+    },
+}
+
+impl std::fmt::Display for TimeStampError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeStampError::NotANumber(raw) => write!(f, "time is {raw}, not a number"),
+            TimeStampError::UnitChanged { raw, unit, first } => write!(
+                f,
+                "time {raw} looks like {} but the first time stamp was in {}",
+                unit.describe(),
+                first.describe()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TimeStampError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +176,7 @@ mod tests {
         assert_eq!(tb.to_session(1_560_279_825.0).unwrap(), 0.0);
         assert_eq!(tb.to_session(1_560_279_826.5).unwrap(), 1.5);
         assert_eq!(tb.unit(), Some(TimeUnit::UnixSeconds));
-        let e = tb.to_session(3.0).unwrap_err();
+        let e = tb.to_session(3.0).unwrap_err().to_string();
         assert!(
             e.contains("seconds from the start") && e.contains("unix seconds"),
             "{e}"

@@ -285,7 +285,11 @@ impl WaveformCsvSource {
                 match self.time_base.to_session(raw) {
                     Ok(t) => Some(t),
                     Err(m) => {
-                        return Row::Bad(SourceIssue::malformed(located(Some(col), "time", m)))
+                        return Row::Bad(SourceIssue::malformed(located(
+                            Some(col),
+                            "time",
+                            m.to_string(),
+                        )))
                     }
                 }
             }
@@ -312,7 +316,11 @@ impl WaveformCsvSource {
             }
         };
         if let Err(m) = check_sample(value) {
-            return Row::Bad(SourceIssue::implausible(located(Some(col), &self.field, m)));
+            return Row::Bad(SourceIssue::implausible(located(
+                Some(col),
+                &self.field,
+                m.to_string(),
+            )));
         }
         Row::Sample { time, value }
     }

@@ -12,6 +12,7 @@ use crate::mood::{ArousalEstimator, RuleEstimator};
 use crate::policy::SessionEvent;
 use crate::preset::Preset;
 use crate::protocol::SoundPoint;
+use crate::session::SessionError;
 use crate::session::{
     session_features, AdaptiveController, AdaptiveSetup, ReplayFeed, SessionOutcome,
 };
@@ -112,13 +113,13 @@ impl SoundModel {
 }
 
 /// Runs a simulated session.
-pub fn simulate(s: SimSession) -> Result<SimResult, String> {
-    let protocol = s
-        .preset
-        .protocol
-        .clone()
-        .ok_or_else(|| format!("preset {} has no protocol", s.preset.name))?;
-    let sound = protocol.apply_palette(&s.preset.sound, s.palette)?;
+pub fn simulate(s: SimSession) -> Result<SimResult, SessionError> {
+    let protocol = s.preset.protocol.clone().ok_or_else(|| {
+        SessionError::Invalid(format!("preset {} has no protocol", s.preset.name))
+    })?;
+    let sound = protocol
+        .apply_palette(&s.preset.sound, s.palette)
+        .map_err(SessionError::Invalid)?;
     let sim = Simulator::new(SimOptions {
         seed: s.seed,
         duration: Some(s.duration_s + 60.0),
@@ -140,7 +141,8 @@ pub fn simulate(s: SimSession) -> Result<SimResult, String> {
         breath_baseline: None,
         startup_events: Vec::new(),
     };
-    let mut ctl = AdaptiveController::new(setup, Box::new(ReplayFeed::new(Box::new(sim))), None)?;
+    let mut ctl = AdaptiveController::new(setup, Box::new(ReplayFeed::new(Box::new(sim))), None)
+        .map_err(SessionError::Invalid)?;
     let mut model = SoundModel::new(&s.preset);
     let static_breath = s.preset.sound.start.breath_rate as f64;
     let dt = 1.0 / CONTROL_RATE_HZ;
