@@ -111,6 +111,8 @@ pub fn plan(
 pub fn failure(e: SessionError) -> Failure {
     match e {
         SessionError::Invalid(m) => Failure::input(m),
+        SessionError::Input(e) => Failure::input(e),
+        SessionError::Palette(e) => Failure::input(e),
         e => Failure::runtime(e),
     }
 }

@@ -93,7 +93,7 @@ impl Preset {
                         protocol
                             .apply_palette(&preset.sound, i)
                             .map(|_| ())
-                            .map_err(|m| (format!("palettes.{i}.sound"), m))
+                            .map_err(|e| (format!("palettes.{i}.sound"), e.to_string()))
                     })
                 });
             if let Err((field, message)) = checked {

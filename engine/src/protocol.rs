@@ -528,24 +528,43 @@ impl Protocol {
     }
 
     /// `sound` with palette `index`'s overrides merged in, or the reason it does not fit.
+    /// Runs on the control thread.
     pub fn apply_palette(
         &self,
         sound: &SoundscapeConfig,
         index: usize,
-    ) -> Result<SoundscapeConfig, String> {
+    ) -> Result<SoundscapeConfig, PaletteError> {
         let Some(palette) = self.palettes.get(index) else {
             return Ok(sound.clone());
         };
-        let mut table = toml::Table::try_from(sound).map_err(|e| e.to_string())?;
+        let error = |field: Option<String>, message: String| PaletteError {
+            palette: palette.name.clone(),
+            field,
+            message,
+        };
+        let mut table = toml::Table::try_from(sound).map_err(|e| error(None, e.to_string()))?;
         merge(&mut table, &palette.sound);
         let merged: SoundscapeConfig = table
             .try_into()
-            .map_err(|e: toml::de::Error| format!("palette {:?}: {}", palette.name, e.message()))?;
+            .map_err(|e: toml::de::Error| error(None, e.message().to_string()))?;
         merged
             .validate()
-            .map_err(|e| format!("palette {:?}: {}: {}", palette.name, e.field, e.message))?;
+            .map_err(|e| error(Some(e.field), e.message))?;
         Ok(merged)
     }
+}
+
+/// Why a palette's sound does not fit the preset's: the merged sound does not parse or
+/// is out of range.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("palette {palette:?}: {}{message}", field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default())]
+pub struct PaletteError {
+    /// The palette's name.
+    pub palette: String,
+    /// The sound field that is wrong, when known (dotted path).
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
 }
 
 fn merge(base: &mut toml::Table, over: &toml::Table) {
@@ -642,6 +661,7 @@ mod tests {
         assert_ne!(m.key, base.key);
         assert_eq!(m.pad.gain, base.pad.gain);
         p.palettes[0].sound = toml::from_str("[pad]\nsaw_max = 7.0\n").unwrap();
-        assert!(p.apply_palette(&base, 0).unwrap_err().contains("saw_max"));
+        let e = p.apply_palette(&base, 0).unwrap_err();
+        assert!(e.to_string().contains("saw_max"), "{e}");
     }
 }

@@ -124,33 +124,6 @@ pub struct Decision {
     pub review: bool,
 }
 
-impl Decision {
-    /// The decisions of a record's `decisions` array.
-    pub fn list(v: Option<&Json>) -> Result<Vec<Decision>, String> {
-        let Some(v) = v else { return Ok(Vec::new()) };
-        let arr = v.as_array().ok_or("\"decisions\" must be an array")?;
-        arr.iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let bad = |what: &str| format!("decisions[{i}]: {what}");
-                Ok(Decision {
-                    time: d
-                        .get("time")
-                        .and_then(Json::as_f64)
-                        .ok_or_else(|| bad("no numeric \"time\""))?,
-                    kind: d
-                        .get("kind")
-                        .and_then(Json::as_str)
-                        .ok_or_else(|| bad("no \"kind\""))?
-                        .into(),
-                    message: d.get("message").and_then(Json::as_str).unwrap_or("").into(),
-                    review: d.get("review").and_then(Json::as_bool).unwrap_or(false),
-                })
-            })
-            .collect()
-    }
-}
-
 impl From<&LogDecision> for Decision {
     fn from(d: &LogDecision) -> Self {
         Decision {

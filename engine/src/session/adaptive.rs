@@ -10,7 +10,9 @@ use super::log::{LogRecord, RawSummary, SessionLog};
 use super::outcome::SessionOutcome;
 use crate::allowance::{AllowanceConfig, SoundAllowance};
 use crate::biometrics::baseline::{Baseline, BaselineStats};
-use crate::biometrics::features::{FeatureConfig, FeatureExtractor, FeatureWindow};
+use crate::biometrics::features::{
+    FeatureConfig, FeatureConfigError, FeatureExtractor, FeatureWindow,
+};
 use crate::biometrics::sources::{IssueKind, SourceInfo, SourceItem};
 use crate::control::Controller;
 use crate::mood::{ArousalEstimate, ArousalEstimator};
@@ -83,9 +85,8 @@ impl AdaptiveController {
         setup: AdaptiveSetup,
         feed: Box<dyn Feed>,
         log: Option<SessionLog>,
-    ) -> Result<Self, String> {
-        let extractor =
-            FeatureExtractor::new(setup.features).map_err(|e| format!("features: {}", e.0))?;
+    ) -> Result<Self, FeatureConfigError> {
+        let extractor = FeatureExtractor::new(setup.features)?;
         let policy = Policy::new(
             setup.protocol,
             &setup.sound,

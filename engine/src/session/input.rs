@@ -7,7 +7,47 @@ use crate::biometrics::sources::{
     ArousalScript, Clock, CsvOptions, CsvSource, E4Options, E4Source, JsonLinesOptions,
     JsonLinesSource, OscConfig, OscSource, SimOptions, Simulator, SimulatorHandle, Source,
 };
+use crate::biometrics::SourceError;
 use std::path::{Path, PathBuf};
+
+/// Why an input could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A live input (OSC, standard input, the simulator) was opened as a file.
+    #[error("{0} is not a file input (an E4 folder or a readings file)")]
+    NotAFile(String),
+    /// A file input (or the simulator) was opened as a live one.
+    #[error("{0} is not a live input (osc://HOST:PORT or stdin)")]
+    NotLive(String),
+    /// The file or folder does not exist.
+    #[error("{}: no such file or folder", .0.display())]
+    Missing(PathBuf),
+    /// The file is there but cannot be read: the error names its line and field.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The OSC address map is not one the engine knows.
+    #[error("osc://{bind}: unknown OSC preset {preset:?} (emotibit or hr_apps)")]
+    UnknownOscPreset {
+        /// The address to listen on.
+        bind: String,
+        /// The preset asked for.
+        preset: String,
+    },
+    /// The OSC address is not a numeric socket address.
+    #[error("osc://{0}: not a numeric address such as 127.0.0.1:12345")]
+    BadAddress(String),
+    /// The OSC socket could not be bound.
+    #[error("osc://{bind}: cannot listen: {source}")]
+    Listen {
+        /// The address to listen on.
+        bind: String,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// Standard input could not be read.
+    #[error("stdin: {0}")]
+    Stdin(std::io::Error),
+}
 
 /// A parsed input specification.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,37 +200,52 @@ impl InputSpec {
         matches!(self, InputSpec::Osc { .. } | InputSpec::Stdin)
     }
 
-    /// Opens a file input (E4 folder or readings file).
-    pub fn open_file(&self) -> Result<Box<dyn Source>, String> {
+    /// A short name of the input, as on the command line.
+    pub fn name(&self) -> String {
         match self {
-            InputSpec::E4(dir) => E4Source::open(dir, E4Options::default())
-                .map(|s| Box::new(s) as Box<dyn Source>)
-                .map_err(|e| e.to_string()),
-            InputSpec::File(path) => open_readings(path),
-            _ => Err("not a file input".into()),
+            InputSpec::Simulator => "sim".into(),
+            InputSpec::Osc { bind, preset } => format!("osc://{bind}?preset={preset}"),
+            InputSpec::E4(dir) => format!("e4:{}", dir.display()),
+            InputSpec::File(path) => format!("file:{}", path.display()),
+            InputSpec::Stdin => "stdin".into(),
         }
     }
 
-    /// Opens a live input paced by `clock`.
+    /// Opens a file input (E4 folder or readings file). Runs on the control thread.
+    pub fn open_file(&self) -> Result<Box<dyn Source>, InputError> {
+        match self {
+            InputSpec::E4(dir) => Ok(Box::new(E4Source::open(dir, E4Options::default())?)),
+            InputSpec::File(path) => open_readings(path),
+            _ => Err(InputError::NotAFile(self.name())),
+        }
+    }
+
+    /// Opens a live input paced by `clock`. Runs on the control thread.
     pub fn open_live<C: Clock + Clone + 'static>(
         &self,
         clock: C,
-    ) -> Result<Box<dyn Source>, String> {
+    ) -> Result<Box<dyn Source>, InputError> {
         match self {
             InputSpec::Osc { bind, preset } => {
-                let mut cfg = OscConfig::preset(preset)
-                    .ok_or_else(|| format!("unknown OSC preset {preset}"))?;
+                let mut cfg =
+                    OscConfig::preset(preset).ok_or_else(|| InputError::UnknownOscPreset {
+                        bind: bind.clone(),
+                        preset: preset.clone(),
+                    })?;
                 cfg.bind = bind
                     .parse()
-                    .map_err(|_| format!("osc://{bind}: bad address"))?;
+                    .map_err(|_| InputError::BadAddress(bind.clone()))?;
                 OscSource::bind(&cfg, clock)
                     .map(|s| Box::new(s) as Box<dyn Source>)
-                    .map_err(|e| format!("osc://{bind}: cannot listen: {e}"))
+                    .map_err(|source| InputError::Listen {
+                        bind: bind.clone(),
+                        source,
+                    })
             }
             InputSpec::Stdin => JsonLinesSource::stdin(clock)
                 .map(|s| Box::new(s) as Box<dyn Source>)
-                .map_err(|e| format!("stdin: {e}")),
-            _ => Err("not a live input".into()),
+                .map_err(InputError::Stdin),
+            _ => Err(InputError::NotLive(self.name())),
         }
     }
 }
@@ -258,23 +313,19 @@ fn first_unix_time(path: &Path) -> Option<f64> {
     None
 }
 
-fn open_readings(path: &Path) -> Result<Box<dyn Source>, String> {
+fn open_readings(path: &Path) -> Result<Box<dyn Source>, InputError> {
     if !path.exists() {
-        return Err(format!("{}: no such file or folder", path.display()));
+        return Err(InputError::Missing(path.to_path_buf()));
     }
     let jsonl = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
-    if jsonl {
-        JsonLinesSource::open(path, JsonLinesOptions::default())
-            .map(|s| Box::new(s) as Box<dyn Source>)
-            .map_err(|e| e.to_string())
+    Ok(if jsonl {
+        Box::new(JsonLinesSource::open(path, JsonLinesOptions::default())?)
     } else {
-        CsvSource::open(path, CsvOptions::default())
-            .map(|s| Box::new(s) as Box<dyn Source>)
-            .map_err(|e| e.to_string())
-    }
+        Box::new(CsvSource::open(path, CsvOptions::default())?)
+    })
 }
 
 #[cfg(test)]

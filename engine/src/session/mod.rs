@@ -23,7 +23,7 @@ mod run;
 pub use adaptive::{AdaptiveController, AdaptiveSetup};
 pub use feed::{ChannelFeed, Feed, ReplayFeed};
 pub use host::SessionAudio;
-pub use input::InputSpec;
+pub use input::{InputError, InputSpec};
 #[cfg(feature = "cpal")]
 pub use live::{DeviceOptions, Started};
 pub use log::SessionLog;

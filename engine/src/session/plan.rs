@@ -42,6 +42,12 @@ pub enum SessionError {
     /// The session could not run: a thread could not start, the device failed.
     #[error("{0}")]
     Failed(String),
+    /// The biometric input could not be opened.
+    #[error(transparent)]
+    Input(#[from] crate::session::InputError),
+    /// A palette's sound does not fit the preset's.
+    #[error(transparent)]
+    Palette(#[from] crate::protocol::PaletteError),
     /// The sound output could not be opened or failed (live sessions on a device).
     #[cfg(feature = "cpal")]
     #[error(transparent)]
@@ -311,9 +317,7 @@ impl SessionPlan {
         let palette_name = names.get(index).cloned().unwrap_or_default();
 
         // Sound: palette, then the level cap.
-        let mut sound = protocol
-            .apply_palette(&preset.sound, index)
-            .map_err(SessionError::Invalid)?;
+        let mut sound = protocol.apply_palette(&preset.sound, index)?;
         let who = options.listener;
         let allowance = AllowanceConfig {
             calibration_db: options.calibration_db.unwrap_or(ASSUMED_CALIBRATION_DB),
@@ -528,7 +532,7 @@ impl SessionPlan {
                     Ok(Box::new(ReplayFeed::new(Box::new(sim))))
                 }
                 InputSpec::E4(_) | InputSpec::File(_) => {
-                    let source = spec.open_file().map_err(SessionError::Invalid)?;
+                    let source = spec.open_file()?;
                     Ok(Box::new(ReplayFeed::new(source)))
                 }
                 _ => Err(SessionError::Invalid(format!(
@@ -546,7 +550,7 @@ impl SessionPlan {
     pub fn check_input(&self) -> Result<(), SessionError> {
         if let Some(Input::Spec { spec, .. }) = self.input() {
             if matches!(spec, InputSpec::E4(_) | InputSpec::File(_)) {
-                spec.open_file().map_err(SessionError::Invalid)?;
+                spec.open_file()?;
             }
         }
         Ok(())
@@ -578,7 +582,7 @@ impl SessionPlan {
                 })?;
                 let protocol = a.setup.protocol.clone();
                 let mut ctl = AdaptiveController::new(a.setup, feed, a.log.take())
-                    .map_err(SessionError::Invalid)?;
+                    .map_err(|e| SessionError::Invalid(e.to_string()))?;
                 if let Some(prior) = a.resting.take() {
                     ctl.start_from_baseline(prior);
                 }
@@ -660,11 +664,11 @@ impl SessionPlan {
                     let options = ThreadOptions::default();
                     let spawned = match spec {
                         InputSpec::E4(_) | InputSpec::File(_) => {
-                            let source = spec.open_file().map_err(SessionError::Invalid)?;
+                            let source = spec.open_file()?;
                             SourceThread::spawn(Replay::new(source, clock), options)
                         }
                         _ => {
-                            let source = spec.open_live(clock).map_err(SessionError::Invalid)?;
+                            let source = spec.open_live(clock)?;
                             SourceThread::spawn(source, options)
                         }
                     }

@@ -117,9 +117,7 @@ pub fn simulate(s: SimSession) -> Result<SimResult, SessionError> {
     let protocol = s.preset.protocol.clone().ok_or_else(|| {
         SessionError::Invalid(format!("preset {} has no protocol", s.preset.name))
     })?;
-    let sound = protocol
-        .apply_palette(&s.preset.sound, s.palette)
-        .map_err(SessionError::Invalid)?;
+    let sound = protocol.apply_palette(&s.preset.sound, s.palette)?;
     let sim = Simulator::new(SimOptions {
         seed: s.seed,
         duration: Some(s.duration_s + 60.0),
@@ -142,7 +140,7 @@ pub fn simulate(s: SimSession) -> Result<SimResult, SessionError> {
         startup_events: Vec::new(),
     };
     let mut ctl = AdaptiveController::new(setup, Box::new(ReplayFeed::new(Box::new(sim))), None)
-        .map_err(SessionError::Invalid)?;
+        .map_err(|e| SessionError::Invalid(e.to_string()))?;
     let mut model = SoundModel::new(&s.preset);
     let static_breath = s.preset.sound.start.breath_rate as f64;
     let dt = 1.0 / CONTROL_RATE_HZ;
