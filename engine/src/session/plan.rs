@@ -459,6 +459,29 @@ impl SessionPlan {
     /// with the rest; its [`CustomLayerControl`](isochord_dsp::CustomLayerControl) sets its
     /// gain and on/off while it plays. Refused, naming the layer, when the plan has
     /// [`MAX_CUSTOM_LAYERS`] already or one of the same name. Control thread.
+    ///
+    /// ```
+    /// use isochord_dsp::custom::{CustomLayer, Steering};
+    /// use isochord_dsp::fundsp::prelude32::*;
+    /// use isochord_engine::{session::SessionPlan, Preset};
+    /// use std::time::Duration;
+    ///
+    /// let preset = Preset::find("relax").unwrap();
+    /// let steering = Steering::new();
+    /// let cutoff = var_fn(&steering.brightness, |b| 250.0 * 16f32.powf(b));
+    /// let level = var_fn(&steering.breath_swell, |w| 0.2 + 0.8 * w);
+    /// let wind = ((pink() | cutoff | dc(0.55)) >> moog()) * level;
+    /// let layer = CustomLayer::new("wind", Box::new(wind), &steering, 0.8).unwrap();
+    /// let control = layer.control();
+    /// let plan = SessionPlan::fixed(&preset, Duration::from_secs(2), 1)
+    ///     .with_content(None)
+    ///     .with_custom_layer(layer)
+    ///     .unwrap();
+    /// let (offline, _end) = plan.offline(8_000).unwrap();
+    /// let stop = std::sync::atomic::AtomicBool::new(false);
+    /// offline.render(|_| Ok::<(), ()>(()), &stop, |_, _| {}).unwrap();
+    /// assert_eq!(control.take_meter().frames, 2 * 8_000);
+    /// ```
     pub fn with_custom_layer(mut self, layer: CustomLayer) -> Result<SessionPlan, SessionError> {
         if self.custom.iter().any(|l| l.name() == layer.name()) {
             return Err(SessionError::Invalid(
