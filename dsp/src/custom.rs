@@ -125,7 +125,7 @@ impl Default for SteeringValues {
 }
 
 impl SteeringValues {
-    /// The values in the order of [`STEERING_INPUT_NAMES`].
+    /// The values in the order of [`STEERING_INPUT_NAMES`]. Any thread.
     pub fn to_array(&self) -> [f32; STEERING_INPUTS] {
         [
             self.tempo,
@@ -329,7 +329,7 @@ pub struct CustomMeter {
 }
 
 impl CustomMeter {
-    /// RMS in dBFS (−inf for silence).
+    /// RMS in dBFS (−inf for silence). Any thread.
     pub fn rms_dbfs(&self) -> f32 {
         20.0 * self.rms.log10()
     }
@@ -367,7 +367,7 @@ impl fmt::Debug for CustomLayerControl {
 }
 
 impl CustomLayerControl {
-    /// The layer's name.
+    /// The layer's name. Any thread.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -534,22 +534,24 @@ impl CustomLayer {
         })
     }
 
-    /// The layer's name.
+    /// The layer's name. Any thread that owns it.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Its control: gain, on/off and meter, usable from any thread while it plays.
+    /// Any thread.
     pub fn control(&self) -> CustomLayerControl {
         self.control.clone()
     }
 
-    /// The [`Steering`] the soundscape stores the parameters into.
+    /// The [`Steering`] the soundscape stores the parameters into. Any thread that owns
+    /// it.
     pub fn steering(&self) -> &Steering {
         &self.steering
     }
 
-    /// Whether the graph has two outputs.
+    /// Whether the graph has two outputs. Any thread that owns it.
     pub fn is_stereo(&self) -> bool {
         self.stereo
     }
@@ -570,7 +572,8 @@ impl CustomLayer {
         self.level = gain * on;
     }
 
-    /// The sample rate it was prepared for (0 before [`CustomLayer::prepare`]).
+    /// The sample rate it was prepared for (0 before [`CustomLayer::prepare`]). Any
+    /// thread that owns it.
     pub fn sample_rate(&self) -> f32 {
         self.sample_rate
     }

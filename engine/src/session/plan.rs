@@ -500,7 +500,7 @@ impl SessionPlan {
         Ok(self)
     }
 
-    /// The custom layers added with [`SessionPlan::with_custom_layer`].
+    /// The custom layers added with [`SessionPlan::with_custom_layer`]. Control thread.
     pub fn custom_layers(&self) -> &[CustomLayer] {
         &self.custom
     }
