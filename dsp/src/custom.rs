@@ -148,7 +148,10 @@ impl SteeringValues {
 ///
 /// Every soundscape that plays a layer built on a `Steering` writes into it: keep one
 /// `Steering` per playing soundscape (a graph given [`STEERING_INPUTS`] inputs instead
-/// hears only the soundscape that renders it).
+/// hears only the soundscape that renders it). During a preset switch's crossfade both
+/// soundscapes play the layer and write into the same `Steering` (and the same meter)
+/// block by block, so a graph reading it hears the two presets' values alternate for
+/// those seconds; graphs that take inputs do not.
 #[derive(Clone)]
 pub struct Steering {
     /// Smoothed tempo, beats per minute.
