@@ -6,8 +6,10 @@
 //! - the cost of each 64- and 256-frame block as p50 / p99 / p99.9 / max, and p99.9 as a
 //!   share of the block's period;
 //!
-//! and the peak resident memory of a 60-minute `relax` render streamed to a WAV file
-//! through the same path as `isochord render`.
+//! the peak resident memory of a 60-minute `relax` render streamed to a WAV file
+//! through the same path as `isochord render`, and the cost of a custom layer: `relax`
+//! (synthesised) with and without the wind of `examples/custom_layer.rs` (a fundsp graph:
+//! pink noise through a Moog ladder, stereo), real-time factors as above.
 //!
 //! `ISOCHORD_BENCH_SECONDS=N` shortens every render to N seconds (a smoke run).
 
@@ -68,6 +70,54 @@ fn memory_of_long_render() {
     assert_eq!(
         outcome.frames,
         (minutes as f64 * 60.0 * 48_000.0).round() as u64
+    );
+}
+
+/// The wind of `examples/custom_layer.rs`.
+fn wind(s: &isochord::dsp::Steering) -> Box<dyn fundsp::prelude32::AudioUnit> {
+    use fundsp::prelude32::*;
+    let side = || {
+        let cutoff = var_fn(&s.brightness, |b| 250.0 * 16f32.powf(b.clamp(0.0, 1.0)));
+        let level = var_fn(&s.breath_swell, |w| 0.2 + 0.8 * w);
+        ((pink() | cutoff | dc(0.55)) >> moog()) * level
+    };
+    Box::new(side() | side())
+}
+
+/// Real-time factor of `relax` without and with the example's wind, median of 3.
+fn custom_layer_cost(seconds: f32) {
+    let preset = Preset::find("relax").unwrap();
+    let steering = isochord::dsp::Steering::new();
+    let layer = isochord::dsp::CustomLayer::new("wind", wind(&steering), &steering, 0.8).unwrap();
+    let mut rtf = [0.0f64; 2];
+    for (i, with) in [false, true].into_iter().enumerate() {
+        let mut content = isochord::Content::none();
+        if with {
+            content.custom.push(layer.clone());
+        }
+        let mut runs = Vec::new();
+        for run in 0..3 {
+            let mut s = Soundscape::with_content(&preset.sound, &content, SR, run);
+            let mut buf = vec![0.0f32; 2 * 4800];
+            let chunks = (seconds * 10.0) as usize;
+            let t = Instant::now();
+            for _ in 0..chunks {
+                s.render(&mut buf);
+            }
+            runs.push(chunks as f64 * 0.1 / t.elapsed().as_secs_f64());
+            std::hint::black_box(&buf);
+        }
+        runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        rtf[i] = runs[1];
+    }
+    let ns = |r: f64| 1e9 / (r * SR as f64);
+    println!(
+        "\nrelax (synthesised): RTF {:.0} ({:.0} ns/frame) alone, {:.0} ({:.0} ns/frame) with the custom_layer example's wind: +{:.0} ns/frame",
+        rtf[0],
+        ns(rtf[0]),
+        rtf[1],
+        ns(rtf[1]),
+        ns(rtf[1]) - ns(rtf[0])
     );
 }
 
@@ -132,4 +182,5 @@ fn main() {
         );
     }
     println!("\n(percent: p99.9 block cost as a share of the block's period at 48 kHz)");
+    custom_layer_cost(seconds);
 }

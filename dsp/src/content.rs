@@ -189,6 +189,11 @@ pub struct Content {
     pub melody: Option<Arc<Instrument>>,
     /// Loops and textures for the loops layer.
     pub loops: Vec<Arc<LoopItem>>,
+    /// The application's own layers (fundsp graphs), at most
+    /// [`crate::custom::MAX_CUSTOM_LAYERS`] (more are left out). A soundscape built with
+    /// this content plays a clone of each (sharing its control and steering), and its
+    /// loudness calibration hears them.
+    pub custom: Vec<crate::custom::CustomLayer>,
 }
 
 impl Content {
@@ -197,7 +202,7 @@ impl Content {
         Self::default()
     }
 
-    /// Whether there is nothing recorded in it.
+    /// Whether there is nothing recorded in it (custom layers are not recordings).
     pub fn is_empty(&self) -> bool {
         self.pulse.is_none() && self.melody.is_none() && self.loops.is_empty()
     }

@@ -6,7 +6,10 @@
 //! Everything here is built once off the audio thread and then rendered on it without
 //! allocating, locking, blocking or doing I/O. The building blocks (oscillators, ladder
 //! filter, reverb, noise, voices, limiter) are public so that benchmarks and other
-//! patches can use them.
+//! patches can use them. An application adds its own sound as a [`custom`] layer: a
+//! [fundsp](https://docs.rs/fundsp/0.23) graph that hears the steered parameters and is
+//! mixed, leveled and limited like the built-in layers (fundsp is re-exported as
+//! [`fundsp`], so its version always matches).
 #![warn(missing_docs)]
 
 pub mod biquad;
@@ -14,6 +17,7 @@ pub mod command;
 pub mod compose;
 pub mod config;
 pub mod content;
+pub mod custom;
 pub mod ladder;
 pub mod layers;
 pub mod leveler;
@@ -36,6 +40,8 @@ pub mod voice;
 pub use command::Command;
 pub use config::SoundscapeConfig;
 pub use content::Content;
+pub use custom::{CustomLayer, CustomLayerControl, Steering};
+pub use fundsp;
 pub use meter::Meter;
 pub use music::{Key, Scale};
 pub use params::{Layer, Param, PARAM_COUNT};

@@ -4,6 +4,9 @@ use crate::command::Command;
 use crate::compose::{Composer, Score};
 use crate::config::{BreathConfig, SoundscapeConfig};
 use crate::content::Content;
+use crate::custom::{
+    CustomLayer, CustomLayerError, SteeringBlock, SteeringValues, MAX_CUSTOM_LAYERS,
+};
 use crate::layers::{breath_swell, Block, BreathGuide, Loops, Melody, NoiseBed, Pad, Pulse};
 use crate::leveler::Leveler;
 use crate::limiter::Limiter;
@@ -64,6 +67,10 @@ pub struct Soundscape {
     wet_r: [f32; MAX_BLOCK],
     meter: Meter,
     frames: u64,
+    custom: [Option<Box<CustomLayer>>; MAX_CUSTOM_LAYERS],
+    custom_l: [f32; MAX_BLOCK],
+    custom_r: [f32; MAX_BLOCK],
+    steering: SteeringValues,
 }
 
 fn db_to_amp(db: f32) -> f32 {
@@ -89,6 +96,10 @@ impl Soundscape {
         seed: u64,
     ) -> Self {
         let (makeup, reference) = Self::calibrate(config, content, sample_rate, seed);
+        // the probe played the custom layers too: their meters start again here
+        for layer in &content.custom {
+            layer.control().take_meter();
+        }
         let mut s = Self::with_content_and_makeup(config, content, sample_rate, seed, makeup);
         s.leveler = Leveler::new(
             Some(reference),
@@ -150,6 +161,22 @@ impl Soundscape {
         let score = composer.score();
         let presence = score.arrangement.presence;
         let fade_in = cfg.master.fade_in_s;
+        let mut custom: [Option<Box<CustomLayer>>; MAX_CUSTOM_LAYERS] = Default::default();
+        for (slot, layer) in custom.iter_mut().zip(&content.custom) {
+            let mut layer = Box::new(layer.clone());
+            layer.prepare(sr);
+            *slot = Some(layer);
+        }
+        let steering = SteeringValues {
+            tempo: values[Param::Tempo.index()],
+            beat_phase: 0.0,
+            brightness: values[Param::Brightness.index()],
+            density: values[Param::Density.index()],
+            energy: values[Param::Energy.index()],
+            breath_phase: 0.0,
+            breath_rate: values[Param::BreathRate.index()],
+            breath_swell: 0.0,
+        };
         let mut s = Self {
             sample_rate: sr,
             params,
@@ -186,6 +213,10 @@ impl Soundscape {
             wet_r: [0.0; MAX_BLOCK],
             meter: Meter::default(),
             frames: 0,
+            custom,
+            custom_l: [0.0; MAX_BLOCK],
+            custom_r: [0.0; MAX_BLOCK],
+            steering,
             cfg,
         };
         s.layer_gain = core::array::from_fn(|i| {
@@ -321,6 +352,57 @@ impl Soundscape {
     /// The pad's notes sounding now (MIDI; the bass first, silent voices included).
     pub fn pad_notes(&self) -> [f32; 7] {
         self.pad.notes()
+    }
+
+    /// Adds a custom layer (a fundsp graph; see [`crate::custom`]) in the first free slot
+    /// and returns the slot. The graph is cloned, prepared for this sample rate and
+    /// allocated here, so call this on the control thread, before the soundscape is
+    /// handed to the audio thread. The loudness calibration did not hear it; the leveler
+    /// holds the mix within the preset's level range (give it through
+    /// [`Content::custom`] to have the calibration hear it). Refused when
+    /// [`MAX_CUSTOM_LAYERS`] are there already or one has the same name.
+    pub fn add_custom_layer(&mut self, layer: &CustomLayer) -> Result<usize, CustomLayerError> {
+        if self.custom_layers().any(|l| l.name() == layer.name()) {
+            return Err(CustomLayerError::Duplicate(layer.name().to_string()));
+        }
+        let Some(slot) = self.custom.iter().position(Option::is_none) else {
+            return Err(CustomLayerError::TooMany {
+                name: layer.name().to_string(),
+            });
+        };
+        let mut layer = Box::new(layer.clone());
+        layer.prepare(self.sample_rate);
+        self.custom[slot] = Some(layer);
+        Ok(slot)
+    }
+
+    /// Puts `layer` (or nothing) in custom-layer slot `slot` (`< MAX_CUSTOM_LAYERS`) and
+    /// returns what was there. Audio thread: it only moves pointers, so `layer` must have
+    /// been [`CustomLayer::prepare`]d at this soundscape's sample rate on the control
+    /// thread, and the layer returned must be sent back to be dropped there. A layer
+    /// swapped in starts at its gain without a fade; fade the old one out first
+    /// ([`crate::CustomLayerControl::set_enabled`]) to avoid a click. Slots out of range
+    /// give `layer` back.
+    pub fn swap_custom_layer(
+        &mut self,
+        slot: usize,
+        layer: Option<Box<CustomLayer>>,
+    ) -> Option<Box<CustomLayer>> {
+        match self.custom.get_mut(slot) {
+            Some(s) => core::mem::replace(s, layer),
+            None => layer,
+        }
+    }
+
+    /// The custom layers playing, in slot order. Any thread that owns the soundscape.
+    pub fn custom_layers(&self) -> impl Iterator<Item = &CustomLayer> {
+        self.custom.iter().flatten().map(|b| &**b)
+    }
+
+    /// The steered parameters as the custom layers heard them at the end of the last
+    /// block. Any thread that owns the soundscape.
+    pub fn steering(&self) -> SteeringValues {
+        self.steering
     }
 
     /// Applies a command from the control side. Audio thread. Returns false if it was
@@ -464,6 +546,7 @@ impl Soundscape {
         let inhale = self.cfg.breath.inhale;
         let swell0 = breath_swell(self.breath_phase, inhale);
         let rate = self.values[Param::BreathRate.index()] / 60.0;
+        let breath_from = self.breath_phase;
         self.breath_phase = (self.breath_phase + rate * dt).fract();
         let swell1 = breath_swell(self.breath_phase, inhale);
         let breathing = self.values[Param::Enabled(Layer::Breath).index()];
@@ -498,6 +581,26 @@ impl Soundscape {
         self.noise.render(&block, nl, nr);
         self.breath.render(&block, score, [swell0, swell1], bl, br);
         self.loops.render(&block, ll, lr);
+        // what the custom layers hear
+        let steer_from = self.steering;
+        self.steering = SteeringValues {
+            tempo,
+            beat_phase: end.max(0.0).fract() as f32,
+            brightness: block.brightness,
+            density: block.density,
+            energy: block.energy,
+            breath_phase: self.breath_phase,
+            breath_rate: self.values[Param::BreathRate.index()],
+            breath_swell: swell1,
+        };
+        let steer = SteeringBlock {
+            frames: n,
+            from: steer_from,
+            to: self.steering,
+            beats: (start, end),
+            breath: (breath_from, rate * dt),
+            inhale,
+        };
 
         // mix with per-sample gain ramps
         let (ml, mr) = (&mut self.mix_l[..n], &mut self.mix_r[..n]);
@@ -535,6 +638,15 @@ impl Soundscape {
                 g += dg;
                 *o += x * g;
                 *p += y * g;
+            }
+        }
+        // custom layers: rendered at their own gain, mixed like the others
+        for layer in self.custom.iter_mut().flatten() {
+            let (cl, cr) = (&mut self.custom_l[..n], &mut self.custom_r[..n]);
+            layer.render(&steer, cl, cr);
+            for ((o, p), (x, y)) in ml.iter_mut().zip(mr.iter_mut()).zip(cl.iter().zip(&*cr)) {
+                *o += x;
+                *p += y;
             }
         }
         // reverb: everything but the breath guide goes in
@@ -585,6 +697,9 @@ impl Soundscape {
             self.pulse.reset();
             self.melody.reset();
             self.loops.reset();
+            for layer in self.custom.iter_mut().flatten() {
+                layer.reset();
+            }
             self.limiter.reset();
             self.tone.reset();
             self.leveler.reset();

@@ -26,6 +26,7 @@ use crate::protocol::Protocol;
 use crate::report::{ReportOptions, ReportOutput};
 use crate::simulation::{Listener, ListenerParams, ListeningLoop};
 use crate::{Automation, OfflineSession};
+use isochord_dsp::custom::{CustomLayer, CustomLayerError, MAX_CUSTOM_LAYERS};
 use isochord_dsp::SoundscapeConfig;
 use isochord_report::log_schema::AllowanceSetup;
 use std::path::{Path, PathBuf};
@@ -216,6 +217,7 @@ pub struct SessionPlan {
     pub content: Option<ContentLibrary>,
     steering: Steering,
     notes: Vec<String>,
+    custom: Vec<CustomLayer>,
 }
 
 impl SessionPlan {
@@ -229,6 +231,7 @@ impl SessionPlan {
             content: Some(ContentLibrary::bundled()),
             steering: Steering::Static,
             notes: Vec::new(),
+            custom: Vec::new(),
         }
     }
 
@@ -450,7 +453,60 @@ impl SessionPlan {
                 finisher,
             })),
             notes,
+            custom: Vec::new(),
         })
+    }
+
+    /// Adds the application's own layer (a fundsp graph, see
+    /// [`isochord_dsp::custom`]): every soundscape this session builds (offline, live,
+    /// in the host's callback) plays a clone of it, mixed, calibrated, leveled and limited
+    /// with the rest; its [`CustomLayerControl`](isochord_dsp::CustomLayerControl) sets its
+    /// gain and on/off while it plays. Refused, naming the layer, when the plan has
+    /// [`MAX_CUSTOM_LAYERS`] already or one of the same name. Control thread.
+    ///
+    /// ```
+    /// use isochord_dsp::custom::{CustomLayer, Steering};
+    /// use isochord_dsp::fundsp::prelude32::*;
+    /// use isochord_engine::{session::SessionPlan, Preset};
+    /// use std::time::Duration;
+    ///
+    /// let preset = Preset::find("relax").unwrap();
+    /// let steering = Steering::new();
+    /// let cutoff = var_fn(&steering.brightness, |b| 250.0 * 16f32.powf(b));
+    /// let level = var_fn(&steering.breath_swell, |w| 0.2 + 0.8 * w);
+    /// let wind = ((pink() | cutoff | dc(0.55)) >> moog()) * level;
+    /// let layer = CustomLayer::new("wind", Box::new(wind), &steering, 0.8).unwrap();
+    /// let control = layer.control();
+    /// let plan = SessionPlan::fixed(&preset, Duration::from_secs(2), 1)
+    ///     .with_content(None)
+    ///     .with_custom_layer(layer)
+    ///     .unwrap();
+    /// let (offline, _end) = plan.offline(8_000).unwrap();
+    /// let stop = std::sync::atomic::AtomicBool::new(false);
+    /// offline.render(|_| Ok::<(), ()>(()), &stop, |_, _| {}).unwrap();
+    /// assert_eq!(control.take_meter().frames, 2 * 8_000);
+    /// ```
+    pub fn with_custom_layer(mut self, layer: CustomLayer) -> Result<SessionPlan, SessionError> {
+        if self.custom.iter().any(|l| l.name() == layer.name()) {
+            return Err(SessionError::Invalid(
+                CustomLayerError::Duplicate(layer.name().to_string()).to_string(),
+            ));
+        }
+        if self.custom.len() >= MAX_CUSTOM_LAYERS {
+            return Err(SessionError::Invalid(
+                CustomLayerError::TooMany {
+                    name: layer.name().to_string(),
+                }
+                .to_string(),
+            ));
+        }
+        self.custom.push(layer);
+        Ok(self)
+    }
+
+    /// The custom layers added with [`SessionPlan::with_custom_layer`]. Control thread.
+    pub fn custom_layers(&self) -> &[CustomLayer] {
+        &self.custom
     }
 
     /// Plays recorded content from `library` (`None`: every layer synthesised). The
@@ -486,15 +542,28 @@ impl SessionPlan {
             .min(self.duration.as_secs_f32() / 3.0)
     }
 
-    /// Loads the recorded content the sound asks for at `rate`, and notes in the
-    /// session's events what was loaded and what was left out. Control thread.
+    /// Loads the recorded content the sound asks for at `rate`, adds the custom layers
+    /// to it, and notes in the session's events what was loaded and what was left out.
+    /// Control thread.
     pub fn load_content(&mut self, rate: u32) -> LoadedContent {
-        let loaded = match &self.content {
+        let mut loaded = match &self.content {
             Some(lib) => lib.load_for(&self.sound, rate),
             None => LoadedContent::default(),
         };
+        loaded.content.custom.extend(self.custom.iter().cloned());
         if let Steering::Adaptive(a) = &mut self.steering {
             let events = &mut a.setup.startup_events;
+            for c in &self.custom {
+                events.push(SessionEvent::new(
+                    0.0,
+                    EventKind::Content,
+                    format!(
+                        "custom layer {} added (gain {:.2})",
+                        c.name(),
+                        c.control().gain()
+                    ),
+                ));
+            }
             for i in &loaded.items {
                 let credit = if i.attribution.is_empty() {
                     String::new()
