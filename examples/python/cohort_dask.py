@@ -148,6 +148,9 @@ def run_cohort(
                 results.append(None)
                 errors.append(str(e))
     rows = []
+    # paths in messages relative to the cohort's folder, as the table's links are
+    prefix = str(out.resolve()) + os.sep
+    errors = [None if e is None else e.replace(prefix, "") for e in errors]
     for name, o, res, err in zip(names, outs, results, errors):
         if res is not None:
             res["_out"] = str(out.resolve())

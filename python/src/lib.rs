@@ -11,9 +11,9 @@
 //! # Threads
 //!
 //! Every function runs on the calling Python thread. Renders release the GIL while they
-//! run, so several Python threads render at once. A [`Session`]'s audio side is behind its
-//! own lock: [`Session::render`] is its audio thread; the other methods are its control
-//! side and never wait for a render to finish.
+//! run, so several Python threads render at once. A `Session`'s audio side is behind its
+//! own lock: `Session.render` is its audio thread; the other methods are its control
+//! side, and only `end` and `finished` wait for a render in progress to return.
 
 #![warn(missing_docs)]
 
@@ -358,7 +358,11 @@ fn preset_toml(name: &str) -> PyResult<String> {
         })
 }
 
-/// Feature table of a recording file or of arrays: (columns, rows).
+/// The feature table: column names, one row per window (`None` where not measured), and
+/// the count of items the source rejected.
+type FeatureTable = (Vec<String>, Vec<Vec<Option<f64>>>, usize);
+
+/// Feature table of a recording file or of arrays: (columns, rows, rejected items).
 #[pyfunction]
 #[pyo3(signature = (path=None, format=None, rate=None, rr_ms=None, eda=None, fs=None, window=60.0, hop=5.0, baseline_from=None, baseline_to=None))]
 #[allow(clippy::too_many_arguments)]
@@ -374,7 +378,7 @@ fn features(
     hop: f64,
     baseline_from: Option<f64>,
     baseline_to: Option<f64>,
-) -> PyResult<(Vec<String>, Vec<Vec<Option<f64>>>, usize)> {
+) -> PyResult<FeatureTable> {
     if !(window.is_finite() && hop.is_finite() && window > 0.0 && hop > 0.0 && hop <= window) {
         return Err(bad(format!(
             "window and hop: give positive seconds with hop ≤ window (got window {window}, hop {hop})"
@@ -779,9 +783,11 @@ impl Session {
             "resp" => Value::Resp(v),
             "temp" | "temperature" => Value::Temp(v),
             "contact_lost" => Value::ContactLost,
-            other => return Err(bad(format!(
+            other => {
+                return Err(bad(format!(
                 "kind: {other:?} is not one of hr, rr_ms, eda, resp_rate, resp, temp, contact_lost"
-            ))),
+            )))
+            }
         };
         let s = c
             .session

