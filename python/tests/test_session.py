@@ -117,3 +117,33 @@ def test_bad_session_input_names_the_field():
         isochord.Session("nosuch")
     with pytest.raises(isochord.IsochordError, match="log and report"):
         isochord.Session("relax", biometrics=None, log="x.jsonl")
+
+
+def test_recorded_pacing_equals_offline_render_of_the_same_readings(tmp_path):
+    readings = []
+    t = 0.0
+    while t < 21.0:
+        bpm = heart(t)
+        readings += [(t, "hr", bpm), (t, "rr_ms", 60000.0 / bpm), (t, "eda", 4.0 - t / 30.0)]
+        t += 60.0 / bpm
+    s = isochord.Session("relax", seconds=20, sample_rate=SR, seed=9, pacing="recorded")
+    for t, kind, v in readings:
+        s.push(kind, t, v)
+    s.close_input()
+    blocks = []
+    while not s.finished:
+        blocks.append(s.render(4096))
+    assert s.end()["late_ticks"] == 0
+    live = np.concatenate(blocks)
+    # the same readings as a CSV recording (values as the session stores them: float32)
+    col = {"hr": 0, "rr_ms": 1, "eda": 2}
+    lines = ["time,hr,rr_ms,eda_us"]
+    for t, kind, v in readings:
+        cells = ["", "", ""]
+        cells[col[kind]] = repr(float(np.float32(v)))
+        lines.append(f"{t!r},{','.join(cells)}")
+    rec = tmp_path / "readings.csv"
+    rec.write_text("\n".join(lines) + "\n")
+    offline = isochord.render("relax", 20, sample_rate=SR, seed=9, biometrics=rec)
+    assert live.shape == offline.shape == (20 * SR, 2)
+    assert np.array_equal(live, offline)
