@@ -67,7 +67,7 @@ capi-test: setup
 
 # The Python package (python/): a virtual environment with maturin, numpy, pandas, pytest
 # and Dask from PyPI; the extension built into it in the dev profile (in the workspace's
-# target/); the CLI the tests compare with; then pytest.
+# target/); then pytest (python/tests, about a minute).
 PYENV := out/pyenv
 PYTHON ?= python3
 PY_PACKAGES := "maturin>=1.9,<2" numpy pandas pytest "dask[distributed]"
@@ -77,7 +77,8 @@ $(PYENV)/bin/python:
 
 python-test: setup $(PYENV)/bin/python
 	$(PYENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
-	cargo build -p isochord-cli
+	# the CLI the tests compare with, built as `cargo test --workspace` builds it (free after it)
+	cargo test --workspace --no-run
 	cd python && VIRTUAL_ENV=$(CURDIR)/$(PYENV) PATH=$(CURDIR)/$(PYENV)/bin:$$PATH maturin develop -q
 	ISOCHORD_CLI=$(CURDIR)/target/debug/isochord $(PYENV)/bin/python -m pytest -q python/tests
 
