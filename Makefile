@@ -2,11 +2,11 @@
 # Both install what a fresh Debian 12 machine lacks (as root, or with sudo).
 
 SHELL := /bin/bash
-APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins chromium fonts-dejavu-core
+APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins chromium fonts-dejavu-core python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ISOCHORD := target/release/isochord
 
-.PHONY: setup demo test capi-test bench clean
+.PHONY: setup demo test capi-test python-test python-wheel bench clean
 
 setup:
 	@command -v cargo >/dev/null || { echo "error: cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
@@ -64,6 +64,28 @@ capi-test: setup
 	@grep -q '"kind":"host"' $(CAPI_OUT)/shared.txt || { echo "error: no host event in $(CAPI_OUT)/shared.txt"; exit 1; }
 	@tail -n 2 $(CAPI_OUT)/shared.txt
 	cargo run -p isochord-capi --example check_wav -- $(CAPI_OUT)/shared.wav $(CAPI_OUT)/static.wav
+
+# The Python package (python/): a virtual environment with maturin, numpy, pandas, pytest
+# and Dask from PyPI; the extension built into it in the dev profile (in the workspace's
+# target/); then pytest (python/tests, about a minute).
+PYENV := out/pyenv
+PYTHON ?= python3
+PY_PACKAGES := "maturin>=1.9,<2" numpy pandas pytest "dask[distributed]"
+
+$(PYENV)/bin/python:
+	$(PYTHON) -m venv $(PYENV)
+
+python-test: setup $(PYENV)/bin/python
+	$(PYENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
+	# the CLI the tests compare with, built as `cargo test --workspace` builds it (free after it)
+	cargo test --workspace --no-run
+	cd python && VIRTUAL_ENV=$(CURDIR)/$(PYENV) PATH=$(CURDIR)/$(PYENV)/bin:$$PATH maturin develop -q
+	ISOCHORD_CLI=$(CURDIR)/target/debug/isochord $(PYENV)/bin/python -m pytest -q python/tests
+
+# An abi3 wheel (CPython 3.9 and later) of the Python package in out/wheels/.
+python-wheel: setup $(PYENV)/bin/python
+	$(PYENV)/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.9,<2"
+	cd python && $(CURDIR)/$(PYENV)/bin/maturin build --release -o $(CURDIR)/out/wheels
 
 bench: setup
 	cargo bench --bench reference_patch

@@ -21,6 +21,7 @@ pub mod filters;
 pub mod hrv;
 pub mod movement;
 pub mod ppg_peaks;
+pub mod recording;
 pub mod respiration;
 pub mod rr_artifacts;
 pub mod signal;

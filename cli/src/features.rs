@@ -3,14 +3,9 @@
 use crate::Failure;
 use clap::{Args, ValueEnum};
 use isochord_engine::biometrics::baseline::{Baseline, BaselineConfig};
-use isochord_engine::biometrics::features::{
-    Feature, FeatureConfig, FeatureExtractor, FeatureWindow,
-};
-use isochord_engine::biometrics::sources::{
-    CsvOptions, CsvSource, E4Options, E4Source, JsonLinesOptions, JsonLinesSource, Source,
-    VecSource, WaveformCsvOptions, WaveformCsvSource,
-};
-use isochord_engine::biometrics::{wfdb, SensorData, WaveKind, Waveform};
+use isochord_engine::biometrics::features::{FeatureConfig, FeatureWindow};
+use isochord_engine::biometrics::recording::{self, ExtractError, RecordingFormat};
+use isochord_engine::biometrics::sources::Source;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -206,15 +201,28 @@ impl Labels {
     }
 }
 
+impl Format {
+    fn library(self) -> RecordingFormat {
+        match self {
+            Format::Csv => RecordingFormat::Csv,
+            Format::Jsonl => RecordingFormat::Jsonl,
+            Format::E4 => RecordingFormat::E4,
+            Format::Ecg => RecordingFormat::Ecg,
+            Format::Ppg => RecordingFormat::Ppg,
+            Format::Wfdb => RecordingFormat::Wfdb,
+        }
+    }
+}
+
 /// The format of a recording, from its path.
 pub fn guess_format(path: &Path) -> Format {
-    if path.is_dir() {
-        return Format::E4;
-    }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("hea") => Format::Wfdb,
-        Some("jsonl") | Some("ndjson") => Format::Jsonl,
-        _ => Format::Csv,
+    match RecordingFormat::guess(path) {
+        RecordingFormat::Csv => Format::Csv,
+        RecordingFormat::Jsonl => Format::Jsonl,
+        RecordingFormat::E4 => Format::E4,
+        RecordingFormat::Ecg => Format::Ecg,
+        RecordingFormat::Ppg => Format::Ppg,
+        RecordingFormat::Wfdb => Format::Wfdb,
     }
 }
 
@@ -225,66 +233,11 @@ pub fn open(
     format: Format,
     rate: Option<f64>,
 ) -> Result<(Box<dyn Source>, Option<f64>), Failure> {
-    let mut start_unix = None;
-    let waveform = |kind| {
-        let mut o = WaveformCsvOptions::new(kind);
-        o.rate = rate;
-        WaveformCsvSource::open(path, o).map(|s| Box::new(s) as Box<dyn Source>)
-    };
-    let source: Box<dyn Source> = match format {
-        Format::Csv => {
-            Box::new(CsvSource::open(path, CsvOptions { rate }).map_err(Failure::input)?)
-        }
-        Format::Jsonl => Box::new(
-            JsonLinesSource::open(path, JsonLinesOptions { rate }).map_err(Failure::input)?,
-        ),
-        Format::E4 => {
-            let s = E4Source::open(path, E4Options::default()).map_err(Failure::input)?;
-            start_unix = Some(s.start_unix());
-            Box::new(s)
-        }
-        Format::Ecg => waveform(WaveKind::Ecg).map_err(Failure::input)?,
-        Format::Ppg => waveform(WaveKind::Ppg).map_err(Failure::input)?,
-        Format::Wfdb => {
-            let record = wfdb::read_record(path).map_err(Failure::input)?;
-            let fs = record.header.fs;
-            let samples = record.signals.into_iter().next().ok_or_else(|| {
-                Failure::input(format!("{}: the record has no signals", path.display()))
-            })?;
-            // one-second chunks, as a live ECG would arrive
-            let chunk = fs.round().max(1.0) as usize;
-            let data: Vec<SensorData> = samples
-                .chunks(chunk)
-                .enumerate()
-                .map(|(i, c)| {
-                    SensorData::Waveform(Waveform {
-                        kind: WaveKind::Ecg,
-                        start: (i * chunk) as f64 / fs,
-                        rate: fs,
-                        samples: c.to_vec(),
-                    })
-                })
-                .collect();
-            Box::new(VecSource::from_data(path.display().to_string(), data))
-        }
-    };
-    Ok((source, start_unix))
+    recording::open(path, format.library(), rate).map_err(Failure::input)
 }
 
 fn header(labels: bool) -> String {
-    let mut cols = vec![
-        "start_s",
-        "end_s",
-        "quality",
-        "beats",
-        "rejected_beats",
-        "rejected_samples",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
-    cols.extend(Feature::ALL.iter().map(|f| f.name().to_string()));
-    cols.extend(Feature::ALL.iter().map(|f| format!("rel_{}", f.name())));
+    let mut cols = recording::window_columns();
     if labels {
         cols.extend(["label".to_string(), "label_purity".to_string()]);
     }
@@ -301,12 +254,8 @@ fn row(w: &FeatureWindow, labels: Option<&Labels>) -> String {
         w.rejected_beats.to_string(),
         w.rejected_samples.to_string(),
     ];
-    cells.extend(w.features.iter().map(|(_, v)| num(v)));
-    cells.extend(
-        Feature::ALL
-            .iter()
-            .map(|f| num(w.relative.as_ref().and_then(|r| r.get(*f)))),
-    );
+    // the feature columns follow the six above, in the library's order
+    cells.extend(recording::window_values(w).into_iter().skip(6).map(num));
     if let Some(labels) = labels {
         match labels.window(w.start, w.end) {
             Some((l, purity)) => cells.extend([l.to_string(), format!("{purity:.3}")]),
@@ -314,11 +263,6 @@ fn row(w: &FeatureWindow, labels: Option<&Labels>) -> String {
         }
     }
     cells.join(",")
-}
-
-/// Windows that start before the recording does are only partly covered: leave them out.
-fn full(w: &FeatureWindow) -> bool {
-    w.start >= -1e-9
 }
 
 /// What [`extract`] needs to know.
@@ -343,7 +287,7 @@ pub struct Extraction<'a> {
 /// Returns the recording's start in unix seconds (E4) and the count of rejected items.
 pub fn extract(
     x: &Extraction,
-    mut each: impl FnMut(FeatureWindow) -> Result<(), Failure>,
+    each: impl FnMut(FeatureWindow) -> Result<(), Failure>,
 ) -> Result<(Option<f64>, usize), Failure> {
     if !(x.window > 0.0 && x.hop > 0.0 && x.hop <= x.window) {
         return Err(Failure::input(
@@ -357,30 +301,18 @@ pub fn extract(
         hop_s: x.hop,
         ..FeatureConfig::default()
     };
-    let mut extractor = FeatureExtractor::new(config).map_err(|e| Failure::input(e.0))?;
-    if let Some(b) = baseline {
-        extractor.set_baseline(b);
-    }
-    let mut issues = 0usize;
-    while let Some(item) = source.next() {
-        match item {
-            Ok(data) => {
-                for w in extractor.push(&data).into_iter().filter(full) {
-                    each(w)?;
-                }
-            }
-            Err(issue) if issue.fatal => return Err(Failure::input(issue)),
-            Err(issue) => {
-                issues += 1;
-                if x.warn && issues <= 20 {
-                    eprintln!("warning: {issue}");
-                }
-            }
+    let mut shown = 0usize;
+    let issues = recording::extract(source.as_mut(), config, baseline, each, |issue| {
+        shown += 1;
+        if x.warn && shown <= 20 {
+            eprintln!("warning: {issue}");
         }
-    }
-    for w in extractor.finish().into_iter().filter(full) {
-        each(w)?;
-    }
+    })
+    .map_err(|e| match e {
+        ExtractError::Caller(f) => f,
+        ExtractError::Config(m) => Failure::input(m),
+        ExtractError::Source(issue) => Failure::input(issue),
+    })?;
     Ok((start_unix, issues))
 }
 
