@@ -44,6 +44,7 @@ test: setup
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cargo test --workspace
 	$(MAKE) capi-test
+	$(MAKE) python-test
 
 # The C API: examples/c/render.c built against the shared and the static library (the
 # crate alone, so without cpal: no ALSA), both run, their WAVs checked and compared.
