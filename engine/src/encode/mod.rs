@@ -349,7 +349,7 @@ impl Destination {
 
     pub(crate) fn codec(&self, message: impl std::fmt::Display) -> EncodeError {
         EncodeError::Codec {
-            path: self.dest.clone(),
+            path: self.path().to_path_buf(),
             message: message.to_string(),
         }
     }

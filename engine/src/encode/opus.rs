@@ -159,7 +159,7 @@ impl OpusSink {
             let is_last = last && i + 1 == whole;
             let (end, granule) = if is_last {
                 (PacketWriteEndInfo::EndStream, self.pre_skip + self.frames48)
-            } else if self.packets % PACKETS_PER_PAGE == 0 {
+            } else if self.packets.is_multiple_of(PACKETS_PER_PAGE) {
                 (
                     PacketWriteEndInfo::EndPage,
                     self.packets * PACKET_FRAMES as u64,
