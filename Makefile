@@ -2,11 +2,11 @@
 # Both install what a fresh Debian 12 machine lacks (as root, or with sudo).
 
 SHELL := /bin/bash
-APT_PACKAGES := build-essential pkg-config libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins chromium fonts-dejavu-core python3-venv
+APT_PACKAGES := build-essential pkg-config libasound2-dev libopus-dev pulseaudio pulseaudio-utils libasound2-plugins chromium fonts-dejavu-core python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ISOCHORD := target/release/isochord
 
-.PHONY: setup demo test capi-test python-test python-wheel bench clean
+.PHONY: setup demo test capi-test python-test python-wheel samples bench clean
 
 setup:
 	@command -v cargo >/dev/null || { echo "error: cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
@@ -91,6 +91,10 @@ python-wheel: setup $(PYENV)/bin/python
 bench: setup
 	cargo bench --bench reference_patch
 	cargo bench --bench presets
+
+# docs/samples/: a 30-second Ogg Opus sample of every built-in preset, decoded and checked
+samples: setup
+	scripts/samples.sh
 
 clean:
 	cargo clean

@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render a session offline to a WAV file.
+    /// Render a session offline to a WAV, FLAC or Ogg Opus file.
     Render(render::RenderArgs),
     /// Play a session live on the sound card.
     Play(play::PlayArgs),
@@ -41,6 +41,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Render every recording in a folder (in parallel), each with its WAV and report.
     RenderBatch(render_batch::BatchArgs),
+    /// Combine the shards of a `render-batch --shard` run into one summaries.csv and index.html.
+    RenderBatchMerge(render_batch::MergeArgs),
     /// Content libraries: list what presets can ask for, or check a library's files.
     Content(content::ContentCommand),
 }
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model::run(args),
         Command::Report(args) => report::run(args),
         Command::RenderBatch(args) => render_batch::run(args),
+        Command::RenderBatchMerge(args) => render_batch::merge(args),
         Command::Content(cmd) => content::run(cmd),
     };
     match result {

@@ -1,13 +1,14 @@
-//! `isochord render`: an offline session to WAV.
+//! `isochord render`: an offline session to WAV, FLAC or Ogg Opus.
 
 use crate::adaptive::{self, AdaptiveArgs};
 use crate::content::ContentArgs;
 use crate::Failure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use isochord_engine::encode::{self, Container, Encoding};
 use isochord_engine::output::{self, Existing};
 use isochord_engine::session::{InputSpec, SessionPlan};
-use isochord_engine::{format_duration, parse_duration, Automation, Preset, SampleFormat, WavSink};
+use isochord_engine::{format_duration, parse_duration, Automation, Preset};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +24,8 @@ pub struct RenderArgs {
     /// Length, e.g. 90s, 10m, 1h30m (default: the preset's).
     #[arg(long, short, value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// Output WAV file.
+    /// Output file: .wav, .flac, .opus or .ogg (without --format the extension chooses
+    /// the format; any other name is a WAV).
     #[arg(long, short)]
     out: PathBuf,
     /// Seed for every random choice: the same seed renders the same file.
@@ -44,9 +46,13 @@ pub struct RenderArgs {
     /// Output sample rate, Hz.
     #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     sample_rate: u32,
-    /// Sample format.
-    #[arg(long, default_value = "f32", value_parser = ["f32", "s24", "s16"])]
-    format: String,
+    /// Output format: WAV as f32, s24 or s16; FLAC as flac (24-bit) or flac16; or opus
+    /// (Ogg Opus). Default: from the --out extension, else f32.
+    #[arg(long, value_parser = ["f32", "s24", "s16", "flac", "flac16", "opus"])]
+    format: Option<String>,
+    /// Opus bit rate in kbit/s (default 96).
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(6..=510))]
+    bitrate: Option<u32>,
     /// Write a clinical-review report of the adaptive session into this folder (the log
     /// goes to DIR/session.jsonl unless --log is given).
     #[arg(long, value_name = "DIR", requires = "biometrics")]
@@ -63,7 +69,12 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
         Some(path) => Some(Automation::load(path).map_err(Failure::input)?),
         None => None,
     };
-    let format: SampleFormat = args.format.parse().map_err(Failure::input)?;
+    let given = match &args.format {
+        Some(f) => Some(f.parse::<Encoding>().map_err(Failure::input)?),
+        None => None,
+    };
+    let encoding = Encoding::for_output(given, &args.out, args.bitrate.map(|k| k * 1000))
+        .map_err(Failure::input)?;
     let target = output::check(&args.out, Existing::from_force(args.adaptive.force))
         .map_err(Failure::input)?;
     // with the WAV on standard output, everything else goes to standard error
@@ -141,7 +152,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     }
     let total = session.total_frames();
     let mut sink =
-        WavSink::create(&args.out, args.sample_rate, format).map_err(Failure::runtime)?;
+        encode::create(&args.out, args.sample_rate, encoding).map_err(Failure::runtime)?;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(total);
         bar.set_style(
@@ -183,7 +194,7 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
             preset.name,
             format_duration(rendered),
             args.sample_rate,
-            format.name(),
+            encoding.describe(),
             names.join(", ")
         );
         if files.len() > 1 {
@@ -288,8 +299,13 @@ pub fn run(mut args: RenderArgs) -> Result<ExitCode, Failure> {
     }
     if outcome.interrupted {
         eprintln!(
-            "stopped early at {}: the WAV is complete and valid up to there (faded out)",
-            format_duration(rendered)
+            "stopped early at {}: the {} is complete and valid up to there (faded out)",
+            format_duration(rendered),
+            match encoding.container() {
+                Container::Wav => "WAV",
+                Container::Flac => "FLAC file",
+                Container::Opus => "Opus file",
+            }
         );
         return Ok(ExitCode::from(130));
     }

@@ -2,13 +2,17 @@
 //! `.csv` / `.jsonl` file a recording) rendered as an adaptive session with its WAV and
 //! report, in parallel on all cores; an index.html links the reports and summaries.csv
 //! holds one line per recording. A recording that fails is reported and skipped.
+//!
+//! With `--shard K/N` (or an array task's environment) it renders only its share and
+//! writes `shard-K-of-N.json`; `isochord render-batch-merge OUT` then writes the
+//! summaries.csv and index.html of the whole batch (see [`isochord_engine::batch`]).
 
 use crate::Failure;
 use clap::Args;
+use isochord_engine::batch::{self, Row, Shard, Table};
 use isochord_engine::parse_duration;
 use rayon::prelude::*;
 use serde_json::Value as Json;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -46,28 +50,24 @@ pub struct BatchArgs {
     /// session procedure (default: urn:uuid:fcb19ff6-fa03-44b7-99d6-4ee42138e4ee).
     #[arg(long, value_name = "URI")]
     fhir_code_system: Option<String>,
+    /// Render only shard K of N (1-based: 1/4 … 4/4): the recordings at positions K,
+    /// K+N, K+2N, … of the folder's sorted list; results go to OUT/shard-K-of-N.json for
+    /// `render-batch-merge`. Default: from SLURM_ARRAY_TASK_ID (counted from
+    /// SLURM_ARRAY_TASK_MIN, out of SLURM_ARRAY_TASK_COUNT) or Kubernetes'
+    /// JOB_COMPLETION_INDEX (0-based, out of --shards).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// Number of shards, for an array task's index from the environment (needed with
+    /// JOB_COMPLETION_INDEX; overrides SLURM_ARRAY_TASK_COUNT).
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
 }
 
-struct Outcome {
-    name: String,
-    result: Result<Json, String>,
-    seconds: f64,
-}
-
-fn recordings(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut out: Vec<PathBuf> = rd
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                || p.extension().is_some_and(|x| {
-                    x.eq_ignore_ascii_case("csv") || x.eq_ignore_ascii_case("jsonl")
-                })
-        })
-        .collect();
-    out.sort();
-    Ok(out)
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The batch's output folder, holding every shard's shard-K-of-N.json (and the
+    /// sessions' folders): summaries.csv and index.html are written there.
+    out: PathBuf,
 }
 
 fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json, String> {
@@ -125,49 +125,28 @@ fn render_one(exe: &Path, rec: &Path, out: &Path, a: &BatchArgs) -> Result<Json,
     Ok(summary)
 }
 
-/// Columns of summaries.csv after `recording,status,error,render_s`: JSON pointers into
-/// summary.json.
-const FIELDS: &[(&str, &str)] = &[
-    ("partial", "/session/partial"),
-    ("recorded_duration_s", "/session/recorded_duration_s"),
-    ("hr_baseline", "/heart_rate_bpm/baseline"),
-    ("hr_closing", "/heart_rate_bpm/closing"),
-    ("rmssd_baseline", "/rmssd_ms/baseline"),
-    ("rmssd_closing", "/rmssd_ms/closing"),
-    ("sdnn_baseline", "/sdnn_ms/baseline"),
-    ("sdnn_closing", "/sdnn_ms/closing"),
-    ("breathing_baseline", "/breathing_rate_per_min/baseline"),
-    ("breathing_closing", "/breathing_rate_per_min/closing"),
-    ("arousal_baseline", "/arousal/baseline"),
-    ("arousal_closing", "/arousal/closing"),
-    ("time_to_calm_s", "/time_to_calm_s"),
-    ("escalations", "/escalations/count"),
-    ("data_loss_fraction", "/signal_quality/data_loss_fraction"),
-    ("usable_estimates", "/signal_quality/usable_estimates"),
-    ("estimates", "/signal_quality/estimates"),
-    ("allowance_used", "/allowance/used"),
-];
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\"").replace('\n', " "))
-    } else {
-        s.to_string()
-    }
-}
-
-fn esc(s: &str) -> String {
-    isochord_engine::report::html::esc(s)
-}
-
 pub fn run(args: BatchArgs) -> Result<ExitCode, Failure> {
-    let recs = recordings(&args.dir).map_err(Failure::input)?;
-    if recs.is_empty() {
+    let all = batch::recordings(&args.dir).map_err(Failure::input)?;
+    if all.is_empty() {
         return Err(Failure::input(format!(
             "{}: no recordings (sub-folders or .csv / .jsonl files)",
             args.dir.display()
         )));
     }
+    let shard = match args.shard {
+        Some(s) => Some(s),
+        None => Shard::from_env(|k| std::env::var(k).ok(), args.shards.map(|n| n as usize))
+            .map_err(Failure::input)?,
+    };
+    if args.shards.is_some() && shard.is_none() {
+        return Err(Failure::input(
+            "--shards needs an array task's index (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); give --shard K/N otherwise",
+        ));
+    }
+    let recs = match shard {
+        Some(s) => s.select(&all),
+        None => all.clone(),
+    };
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::runtime(format!("{}: {e}", args.out.display())))?;
     let exe = std::env::current_exe().map_err(Failure::runtime)?;
@@ -177,12 +156,10 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Failure> {
         .build()
         .map_err(Failure::runtime)?;
     let started = Instant::now();
-    let mut outcomes: Vec<Outcome> = pool.install(|| {
+    let rows: Vec<Row> = pool.install(|| {
         recs.par_iter()
             .map(|rec| {
-                let name = rec
-                    .file_stem()
-                    .map_or("recording".into(), |s| s.to_string_lossy().into_owned());
+                let name = batch::recording_name(rec);
                 let t = Instant::now();
                 let result = render_one(&exe, rec, &args.out.join(&name), &args);
                 let seconds = t.elapsed().as_secs_f64();
@@ -191,102 +168,66 @@ pub fn run(args: BatchArgs) -> Result<ExitCode, Failure> {
                     Err(e) => eprintln!("failed: {name}: {e} (skipped)"),
                     _ => {}
                 }
-                Outcome {
-                    name,
-                    result,
-                    seconds,
+                match result {
+                    Ok(summary) => Row::from_summary(name, &summary, seconds),
+                    Err(e) => Row {
+                        name,
+                        result: Err(e),
+                        seconds,
+                    },
                 }
             })
             .collect()
     });
-    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    let table = Table::new(&args.preset, rows);
     let elapsed = started.elapsed().as_secs_f64();
-
-    let mut csv = String::from("recording,status,error,render_s");
-    for (k, _) in FIELDS {
-        csv.push(',');
-        csv.push_str(k);
-    }
-    csv.push('\n');
-    let mut rows = String::new();
-    for o in &outcomes {
-        let (status, err) = match &o.result {
-            Ok(_) => ("ok", String::new()),
-            Err(e) => ("failed", e.clone()),
-        };
-        let _ = write!(
-            csv,
-            "{},{status},{},{:.2}",
-            csv_cell(&o.name),
-            csv_cell(&err),
-            o.seconds
-        );
-        let _ = write!(rows, "<tr><td>");
-        match &o.result {
-            Ok(s) => {
-                let _ = write!(
-                    rows,
-                    "<a href=\"{0}/report.html\">{1}</a>",
-                    esc(&o.name),
-                    esc(&o.name)
-                );
-                for (_, ptr) in FIELDS {
-                    let v = s.pointer(ptr).filter(|v| !v.is_null());
-                    let cell = v.map_or(String::new(), |v| match v {
-                        Json::String(t) => t.clone(),
-                        other => other.to_string(),
-                    });
-                    let _ = write!(csv, ",{}", csv_cell(&cell));
-                }
-                let _ =
-                    write!(
-                    rows,
-                    "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    if s["session"]["partial"] == true { "partial" } else { "complete" },
-                    s["heart_rate_bpm"]["baseline"],
-                    s["heart_rate_bpm"]["closing"],
-                    s["arousal"]["baseline"],
-                    s["arousal"]["closing"],
-                    s["escalations"]["count"]
-                );
-            }
-            Err(e) => {
-                for _ in FIELDS {
-                    csv.push(',');
-                }
-                let _ = write!(
-                    rows,
-                    "{}</td><td colspan=\"6\">failed: {}</td></tr>",
-                    esc(&o.name),
-                    esc(e)
-                );
-            }
-        }
-        csv.push('\n');
-    }
     let write = |name: &str, text: &str| {
         let p = args.out.join(name);
         std::fs::write(&p, text).map_err(|e| Failure::runtime(format!("{}: {e}", p.display())))
     };
-    write("summaries.csv", &csv)?;
-    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
-    let index = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Isochord batch: {n} sessions</title>\
-<style>body{{font-family:sans-serif;margin:1.5em auto;max-width:1000px}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.25em .6em}}</style></head><body>\n\
-<h1>Batch of {n} recordings, preset {preset}</h1>\n<p>{ok} rendered, {failed} failed; all figures in <a href=\"summaries.csv\">summaries.csv</a>. \
-Not a diagnostic device: see each report.</p>\n<table><tr><th>recording</th><th>session</th><th>HR baseline</th><th>HR closing</th><th>arousal baseline</th><th>arousal closing</th><th>escalations</th></tr>\n{rows}</table>\n</body></html>\n",
-        n = outcomes.len(),
-        preset = esc(&args.preset),
-        failed = outcomes.len() - ok,
-    );
-    write("index.html", &index)?;
+    let ok = table.ok();
+    let n = table.rows.len();
+    let rate = ok as f64 * 60.0 / elapsed.max(1e-9);
+    match shard {
+        Some(s) => {
+            write(&s.file_name(), &table.shard_json(s, all.len()))?;
+            println!(
+                "shard {s}: {ok} of {n} sessions rendered in {elapsed:.1} s ({rate:.1} sessions/min) → {}; when every shard is done: isochord render-batch-merge {}",
+                args.out.join(s.file_name()).display(),
+                args.out.display()
+            );
+        }
+        None => {
+            write("summaries.csv", &table.csv())?;
+            write("index.html", &table.html())?;
+            println!(
+                "batch: {ok} of {n} sessions rendered in {elapsed:.1} s ({rate:.1} sessions/min) → {}",
+                args.out.join("index.html").display()
+            );
+        }
+    }
+    Ok(if ok == n {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `isochord render-batch-merge OUT`: the shards' results combined into the batch's
+/// summaries.csv and index.html, as one machine would have written them.
+pub fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
+    let (table, shards) = batch::merge(&args.out).map_err(Failure::input)?;
+    for (name, text) in [("summaries.csv", table.csv()), ("index.html", table.html())] {
+        let p = args.out.join(name);
+        std::fs::write(&p, text).map_err(|e| Failure::runtime(format!("{}: {e}", p.display())))?;
+    }
+    let ok = table.ok();
     println!(
-        "batch: {ok} of {} sessions rendered in {elapsed:.1} s ({:.1} sessions/min) → {}",
-        outcomes.len(),
-        ok as f64 * 60.0 / elapsed.max(1e-9),
+        "merged {shards} shards: {ok} of {} sessions rendered → {}",
+        table.rows.len(),
         args.out.join("index.html").display()
     );
-    Ok(if ok == outcomes.len() {
+    Ok(if ok == table.rows.len() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -127,7 +127,7 @@ fn bad_input_fails_clearly_and_writes_nothing() {
         ),
         (
             vec!["--preset", "relax", "--format", "mp3"],
-            "[possible values: f32, s24, s16]",
+            "[possible values: f32, s24, s16, flac, flac16, opus]",
         ),
         (
             vec!["--preset", "relax", "--automation", "/nonexistent/a.csv"],

@@ -1,5 +1,5 @@
 //! Isochord's control side: presets, automation, the control tick, sessions (offline, on
-//! the sound card, in the host's callback), offline rendering and WAV output.
+//! the sound card, in the host's callback), offline rendering and WAV, FLAC and Ogg Opus output.
 //!
 //! Almost everything here runs on the control thread. Three parts run on the audio
 //! thread and are real-time safe (no allocation, freeing, locks, blocking, I/O or
@@ -11,9 +11,11 @@
 
 pub mod allowance;
 pub mod automation;
+pub mod batch;
 pub use isochord_biometrics as biometrics;
 pub mod content;
 pub mod control;
+pub mod encode;
 pub use isochord_report::duration;
 #[cfg(feature = "cpal")]
 pub mod live;
@@ -34,6 +36,7 @@ pub mod wav;
 pub use automation::Automation;
 pub use control::{AutomationController, Controller, Static, CONTROL_RATE_HZ};
 pub use duration::{format_duration, parse_duration};
+pub use encode::{AudioSink, Encoding};
 #[cfg(feature = "cpal")]
 pub use live::{
     DeviceChoice, LiveError, LiveEvent, LiveOptions, LiveOutput, OutputDevice, Recorder,
