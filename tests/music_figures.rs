@@ -158,7 +158,8 @@ fn measure(preset: &Preset, minutes: usize) -> Row {
     let sound = &preset.sound;
     let content = content(sound);
     let secs = minutes as f32 * 60.0;
-    let tonic = sound.key.pitch_class();
+    // seed 1's key (a preset may move its key with the seed)
+    let tonic = sound.for_seed(1).key.pitch_class();
     let scale = sound.scale.steps();
     println!(
         "\n== {} ({} {}, {} BPM, breath {}/min), {minutes} min ==",

@@ -130,3 +130,27 @@ fn breath_rate_sets_the_period_of_the_loudness_envelope() {
         );
     }
 }
+
+#[test]
+fn each_seed_sounds_in_its_own_key() {
+    // focus moves its key with the seed (`harmony.seed_transpose`): the pad's bass, the
+    // tonic under the first chord, follows, and consecutive seeds are in different keys
+    let sound = isochord::Preset::find("focus").unwrap().sound;
+    let shifts = sound.harmony.seed_transpose.clone();
+    assert!(shifts.len() >= 2, "{shifts:?}");
+    let tonic = sound.key.pitch_class() as i32;
+    let pad = only_layers(&sound, &[Layer::Pad]);
+    let heard: Vec<Option<u8>> = (0..shifts.len() as u64)
+        .map(|seed| {
+            let x = mono(&render(&pad, 10.0, seed));
+            common::music::bass_roots(skip(&x, 4.0), 6.0)[0].pc
+        })
+        .collect();
+    let want: Vec<Option<u8>> = shifts
+        .iter()
+        .map(|s| Some((tonic + s).rem_euclid(12) as u8))
+        .collect();
+    println!("bass pitch class per seed: {heard:?} (expected {want:?})");
+    assert_eq!(heard, want);
+    assert!(heard.windows(2).all(|w| w[0] != w[1]), "{heard:?}");
+}

@@ -109,6 +109,10 @@ pub struct HarmonyConfig {
     pub repeats: u32,
     /// Semitones above the bass tonic where the pad's upper voices begin.
     pub upper_from: i32,
+    /// Semitones the key moves for each seed: seed `n` sounds in the key moved by
+    /// `seed_transpose[n % len]` (the registers follow by the nearest way), so sessions
+    /// with consecutive seeds are in different keys. Empty: every seed in `key`.
+    pub seed_transpose: Vec<i32>,
     /// Semitones the upper voices range over.
     pub upper_span: i32,
 }
@@ -122,6 +126,7 @@ impl Default for HarmonyConfig {
             progression: 4,
             repeats: 2,
             upper_from: 7,
+            seed_transpose: Vec::new(),
             upper_span: 24,
         }
     }
@@ -519,6 +524,26 @@ fn check_i(field: &str, v: i32, lo: i32, hi: i32) -> Result<(), ConfigError> {
 }
 
 impl SoundscapeConfig {
+    /// The sound for `seed`: the key moved by the seed's entry of
+    /// [`HarmonyConfig::seed_transpose`], every layer's octave following where the tonic
+    /// crosses C (so the registers move by at most six semitones). Control thread.
+    pub fn for_seed(&self, seed: u64) -> SoundscapeConfig {
+        let list = &self.harmony.seed_transpose;
+        let mut cfg = self.clone();
+        if list.is_empty() {
+            return cfg;
+        }
+        let shift = list[(seed % list.len() as u64) as usize].clamp(-6, 6);
+        let pc = self.key.pitch_class() as i32 + shift;
+        let octaves = pc.div_euclid(12);
+        cfg.key = Key::new(pc.rem_euclid(12) as u8);
+        cfg.octave = (cfg.octave + octaves).clamp(0, 5);
+        cfg.pulse.octave = (cfg.pulse.octave + octaves).clamp(1, 7);
+        cfg.melody.octave = (cfg.melody.octave + octaves).clamp(1, 7);
+        cfg.breath.tone_octave = (cfg.breath.tone_octave + octaves).clamp(2, 6);
+        cfg
+    }
+
     /// Checks every value against its range; the first offence names its field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_i("octave", self.octave, 0, 5)?;
@@ -567,6 +592,15 @@ impl SoundscapeConfig {
         check_i("harmony.repeats", h.repeats.min(1000) as i32, 1, 16)?;
         check_i("harmony.upper_from", h.upper_from, 3, 36)?;
         check_i("harmony.upper_span", h.upper_span, 12, 36)?;
+        if h.seed_transpose.len() > 12 {
+            return Err(ConfigError {
+                field: "harmony.seed_transpose".into(),
+                message: format!("{} entries; at most 12", h.seed_transpose.len()),
+            });
+        }
+        for (i, &t) in h.seed_transpose.iter().enumerate() {
+            check_i(&format!("harmony.seed_transpose.{i}"), t, -6, 6)?;
+        }
         let f = &self.form;
         check_i(
             "form.section_bars_min",
@@ -688,5 +722,32 @@ mod tests {
         let mut c = SoundscapeConfig::default();
         c.start.tempo = f32::NAN;
         assert_eq!(c.validate().unwrap_err().field, "start.tempo");
+    }
+
+    #[test]
+    fn seeds_move_the_key_and_the_registers_follow_the_tonic() {
+        let mut c = SoundscapeConfig {
+            key: "A".parse().unwrap(),
+            ..Default::default()
+        };
+        // no list: every seed in the preset's key
+        assert_eq!(c.for_seed(7), c);
+        c.harmony.seed_transpose = vec![0, 3, -2];
+        assert_eq!(c.for_seed(0), c);
+        // A + 3 = C, across C: every octave one up, so the tonic rises 3 semitones
+        let up = c.for_seed(1);
+        assert_eq!(up.key, Key::new(0));
+        assert_eq!(up.key.midi(up.octave), c.key.midi(c.octave) + 3);
+        assert_eq!(
+            up.key.midi(up.melody.octave),
+            c.key.midi(c.melody.octave) + 3,
+            "the melody follows"
+        );
+        let down = c.for_seed(5);
+        assert_eq!(down.key, Key::new(7));
+        assert_eq!(down.key.midi(down.octave), c.key.midi(c.octave) - 2);
+        assert!(up.validate().is_ok() && down.validate().is_ok());
+        c.harmony.seed_transpose = vec![0, 7];
+        assert_eq!(c.validate().unwrap_err().field, "harmony.seed_transpose.1");
     }
 }

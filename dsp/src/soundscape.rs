@@ -121,7 +121,7 @@ impl Soundscape {
         makeup: f32,
     ) -> Self {
         let sr = sample_rate.clamp(8_000.0, 384_000.0);
-        let cfg = config.clone();
+        let cfg = config.for_seed(seed);
         let mut rng = Rng::new(seed, 0);
         let params: [Smoother; PARAM_COUNT] = core::array::from_fn(|i| {
             let p = Param::ALL[i];

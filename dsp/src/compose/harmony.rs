@@ -82,7 +82,8 @@ impl HarmonyStyle {
         }
     }
 
-    /// Whether the bass holds the tonic under every chord.
+    /// Whether the bass holds a pedal under every chord (the tonic, or in some sections
+    /// the fifth or fourth: see [`crate::compose::Composer`]).
     pub fn pedal(self) -> bool {
         self == HarmonyStyle::Drone
     }

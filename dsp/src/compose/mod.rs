@@ -180,15 +180,31 @@ impl Composer {
         self.pending_key = Some((key, scale));
     }
 
+    /// Under a pedal (the drone style), the bass note for the section, semitones above
+    /// the tonic: the tonic in most sections, the fifth in a lift, the fourth in a still
+    /// one (where the scale has them perfect), so the drone moves with the form and
+    /// returns home with the theme.
+    fn pedal_bass(&self) -> i32 {
+        let (fourth, fifth) = (self.hscale.degree(3), self.hscale.degree(4));
+        match self.form.arrangement().kind {
+            SectionKind::Lift if fifth == 7 => 7,
+            SectionKind::Still if fourth == 5 => 5,
+            _ => 0,
+        }
+    }
+
     /// The score now.
     pub fn score(&self) -> Score {
-        let next = Chord::build(
+        let mut next = Chord::build(
             self.hscale,
             self.progression.peek(),
             self.complexity,
             false,
             self.style.pedal(),
         );
+        if self.style.pedal() {
+            next.bass = self.pedal_bass();
+        }
         Score {
             key: self.key,
             scale: self.scale,
@@ -254,6 +270,9 @@ impl Composer {
                 self.suspend,
                 self.style.pedal(),
             );
+            if self.style.pedal() {
+                self.chord.bass = self.pedal_bass();
+            }
             let lo = self.upper_lo + self.form.arrangement().register;
             let v = voicing::lead(
                 &self.chord,
@@ -267,5 +286,34 @@ impl Composer {
             self.voicing = v;
         }
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SoundscapeConfig;
+
+    #[test]
+    fn a_drone_pedal_moves_with_the_sections_and_returns_home() {
+        let mut cfg = SoundscapeConfig::default();
+        cfg.harmony.style = HarmonyStyle::Drone;
+        cfg.scale = Scale::Lydian;
+        cfg.form.section_bars_min = 4;
+        cfg.form.section_bars_max = 8;
+        let mut c = Composer::new(&cfg, 0.5, 3);
+        let mut seen = Vec::new();
+        for _ in 0..400 {
+            c.bar(0.5);
+            let (kind, bass) = (c.arrangement().kind, c.chord().bass);
+            let want = if kind == SectionKind::Lift { 7 } else { 0 };
+            assert_eq!(bass, want, "{kind:?}");
+            assert_eq!(c.score().next.bass, want);
+            seen.push(bass);
+        }
+        // both the tonic and the fifth are heard, and the tonic comes back
+        assert!(seen.contains(&7) && seen.contains(&0));
+        let first_lift = seen.iter().position(|&b| b == 7).unwrap();
+        assert!(seen[first_lift..].contains(&0));
     }
 }
