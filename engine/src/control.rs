@@ -71,7 +71,9 @@ pub struct AutomationController {
 }
 
 impl AutomationController {
-    /// Plays `automation` over a soundscape that starts as `config` says.
+    /// Plays `automation` over a soundscape that starts as `config` says: the sound as
+    /// it plays, for a seed ([`SoundscapeConfig::for_seed`]), so a row that gives only
+    /// a scale keeps the seed's key. Control thread.
     pub fn new(automation: Automation, config: &SoundscapeConfig) -> Self {
         let start = core::array::from_fn(|i| config.start_value(Param::ALL[i]));
         Self {
@@ -107,5 +109,34 @@ impl Controller for AutomationController {
             );
             out.push(Command::Key(self.key.0, self.key.1));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_scale_change_keeps_the_seeds_key() {
+        let mut sound = SoundscapeConfig {
+            key: Key::new(9),
+            ..Default::default()
+        };
+        sound.harmony.seed_transpose = vec![0, 3];
+        let text = "time,scale\n0,dorian\n10,major\n";
+        let automation = Automation::parse(text, Path::new("arc.csv")).unwrap();
+        let mut ctl = AutomationController::new(automation, &sound.for_seed(1));
+        let mut out = Vec::new();
+        ctl.tick(11.0, &mut out);
+        let keys: Vec<(Key, Scale)> = out
+            .iter()
+            .filter_map(|c| match c {
+                Command::Key(k, s) => Some((*k, *s)),
+                _ => None,
+            })
+            .collect();
+        // A moved up a minor third is C
+        assert_eq!(keys.last(), Some(&(Key::new(0), Scale::Major)), "{keys:?}");
     }
 }

@@ -641,7 +641,10 @@ impl SessionPlan {
         match self.steering {
             Steering::Static => Ok((Box::new(Static), end_empty)),
             Steering::Automation(a) => Ok((
-                Box::new(AutomationController::new(a, &self.preset.sound)),
+                Box::new(AutomationController::new(
+                    a,
+                    &self.preset.sound.for_seed(self.seed),
+                )),
                 end_empty,
             )),
             Steering::Adaptive(mut a) => {
